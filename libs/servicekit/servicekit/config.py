@@ -1,0 +1,133 @@
+"""Settings from the environment: the kit's part of every service's configuration."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORTS = {"intake": 8001, "processing": 8002, "payment": 8003, "postal": 8004, "notify": 8005}
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"
+
+
+class ConfigError(SystemExit):
+    """A missing or malformed setting: the process stops at start with this message."""
+
+    def __init__(self, message: str):
+        super().__init__(f"configuration error: {message}")
+
+
+def env(name: str, default: str | None = None, *, required: bool = False) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if required:
+            raise ConfigError(f"{name} is required but not set")
+        return default
+    return value
+
+
+def env_int(name: str, default: int) -> int:
+    raw = env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    raw = env(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [part.strip() for part in (env(name, default) or "").split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class KitSettings:
+    """What the kit needs to run one service; each service's Settings carries one of these as `.kit`."""
+
+    service: str
+    database_url: str
+    amqp_url: str
+    port: int
+    jwt_secret: str
+    jwt_algorithm: str = "HS256"
+    jwt_public_key: str | None = None
+    log_level: str = "INFO"
+    prefetch: int = 100
+    retry_delays_ms: tuple[int, ...] = (1000, 5000, 30000)
+    delivery_limit: int = 20
+    relay_doorbell: str | None = None
+    relay_window: int = 1000
+    relay_batch: int = 500
+    relay_lease_seconds: int = 15
+    relay_stuck_seconds: int = 60
+    reconnect_max_seconds: float = 3.0
+    heartbeat_seconds: int = 30
+    var_dir: str = "var"
+    dev_defaults: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_env(cls, service: str) -> "KitSettings":
+        prefix = service.upper()
+        var_dir = env("MOTCUA_VAR_DIR", "var")
+        port = env_int(f"{prefix}_PORT", DEFAULT_PORTS.get(service, 8000))
+        jwt_secret = env("MOTCUA_JWT_SECRET", DEV_JWT_SECRET)
+        dev_defaults = ("MOTCUA_JWT_SECRET",) if jwt_secret == DEV_JWT_SECRET else ()
+        algorithm = env("MOTCUA_JWT_ALGORITHM", "HS256")
+        if algorithm not in ("HS256", "RS256"):
+            raise ConfigError(f"MOTCUA_JWT_ALGORITHM must be HS256 or RS256, got {algorithm!r}")
+        public_key = env("MOTCUA_JWT_PUBLIC_KEY")
+        if algorithm == "RS256" and not public_key:
+            raise ConfigError("MOTCUA_JWT_PUBLIC_KEY is required when MOTCUA_JWT_ALGORITHM=RS256")
+        delays = tuple(int(x) for x in env_list("MOTCUA_RETRY_DELAYS_MS", "1000,5000,30000"))
+        if not delays or any(d <= 0 for d in delays):
+            raise ConfigError("MOTCUA_RETRY_DELAYS_MS must list positive milliseconds, e.g. 1000,5000,30000")
+        return cls(
+            service=service,
+            database_url=env(f"{prefix}_DATABASE_URL", f"sqlite:///{var_dir}/data/{service}.db"),
+            amqp_url=env("MOTCUA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+            port=port,
+            jwt_secret=jwt_secret,
+            jwt_algorithm=algorithm,
+            jwt_public_key=public_key,
+            log_level=env("MOTCUA_LOG_LEVEL", "INFO"),
+            prefetch=env_int("MOTCUA_PREFETCH", 100),
+            retry_delays_ms=delays,
+            delivery_limit=env_int("MOTCUA_DELIVERY_LIMIT", 20),
+            # The web process rings the worker's relay over UDP after a commit that wrote outbox rows.
+            relay_doorbell=env(f"{prefix}_RELAY_DOORBELL", f"127.0.0.1:{port + 1000}"),
+            relay_window=env_int("MOTCUA_RELAY_WINDOW", 1000),
+            relay_batch=env_int("MOTCUA_RELAY_BATCH", 500),
+            relay_lease_seconds=env_int("MOTCUA_RELAY_LEASE_SECONDS", 15),
+            relay_stuck_seconds=env_int("MOTCUA_OUTBOX_STUCK_SECONDS", 60),
+            reconnect_max_seconds=env_float("MOTCUA_AMQP_RECONNECT_MAX_SECONDS", 3.0),
+            heartbeat_seconds=env_int("MOTCUA_AMQP_HEARTBEAT_SECONDS", 30),
+            var_dir=var_dir,
+            dev_defaults=dev_defaults,
+        )
+
+    def warn_dev_defaults(self, extra: tuple[str, ...] = ()) -> None:
+        for name in self.dev_defaults + extra:
+            log.warning("secret left at its development default", extra={"event": "config.dev_secret", "setting": name})
+
+
+def dev_secret(name: str, default: str) -> tuple[str, bool]:
+    """Read a secret; the flag says it was left at its development default (services warn at start)."""
+    value = env(name, default)
+    return value, value == default
+
+
+def fail(message: str) -> None:
+    print(f"configuration error: {message}", file=sys.stderr)
+    raise ConfigError(message)

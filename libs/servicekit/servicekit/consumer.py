@@ -1,0 +1,252 @@
+"""The consuming side: one quorum queue per service, an inbox row per event, ack only after commit.
+
+Malformed messages go to `<service>.events.dead` at once with the reason; a handler error is
+published to a delayed-retry queue (its TTL routes it back) up to `max_retries` times, then
+dead-lettered. The quorum queue's delivery limit is the backstop for a consumer that dies holding
+a message. Nothing is requeued in a tight loop and nothing is dropped without a dead letter.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import pika
+import sqlalchemy as sa
+from pika.exceptions import AMQPError
+from sqlalchemy import Connection
+
+from .config import KitSettings
+from .db import Database
+from .events import Catalog, MalformedEvent, parse_envelope, rfc3339, utcnow
+from .logs import correlation_id, dossier_code
+from .metrics import AMQP_CONNECTED, EVENT_HANDLE_SECONDS, EVENTS_CONSUMED
+from .tables import now
+from .topology import DEAD_LETTER_EXCHANGE, ServiceQueues, connection_parameters, declare_service_queues
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Connection, dict, dict], None]
+RETRIES_HEADER = "x-motcua-retries"
+REASON_HEADER = "x-motcua-dead-reason"
+
+
+class _Duplicate(Exception):
+    """Raised inside the transaction to roll back when the inbox already holds the event."""
+
+
+@dataclass
+class Subscription:
+    catalog: Catalog  # the types consumed, with the schema of the fields this service reads
+    handlers: dict[str, Handler]
+
+    def __post_init__(self):
+        declared, handled = set(self.catalog.types), set(self.handlers)
+        if declared != handled:
+            raise ValueError(f"consumed types and handlers differ: {sorted(declared ^ handled)}")
+
+    @property
+    def bindings(self) -> list[str]:
+        return sorted(self.catalog.types)
+
+
+class Consumer:
+    def __init__(
+        self,
+        settings: KitSettings,
+        db: Database,
+        inbox: sa.Table,
+        subscription: Subscription,
+        *,
+        max_retries: int | None = None,
+    ):
+        self.settings = settings
+        self.db = db
+        self.inbox = inbox
+        self.subscription = subscription
+        self.service = settings.service
+        self.queues = ServiceQueues(settings.service, settings.retry_delays_ms)
+        self.max_retries = max_retries if max_retries is not None else int(os.environ.get("MOTCUA_MAX_RETRIES", "5"))
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._lost_at: float | None = None
+        # Fault injection for the reliability tests only: die right after a commit, before the ack.
+        self._crash_after_commit = os.environ.get("MOTCUA_FAULT") == "crash_after_commit"
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        backoff = 0.25
+        while not self._stop.is_set():
+            try:
+                self._consume()
+                backoff = 0.25
+            except AMQPError as exc:
+                if self.connected.is_set():
+                    self._lost_at = time.monotonic()
+                    log.warning("consumer lost the broker", extra={"event": "consumer.disconnected", "error": repr(exc)})
+                self.connected.clear()
+                AMQP_CONNECTED.labels(self.service, "consumer").set(0)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.settings.reconnect_max_seconds)
+
+    def _consume(self) -> None:
+        params = connection_parameters(
+            self.settings.amqp_url, heartbeat=self.settings.heartbeat_seconds, name=f"{self.service}-consumer"
+        )
+        connection = pika.BlockingConnection(params)
+        try:
+            channel = connection.channel()
+            channel.confirm_delivery()  # retry and dead-letter copies must reach the broker before we ack
+            declare_service_queues(
+                channel, self.queues, self.subscription.bindings, delivery_limit=self.settings.delivery_limit
+            )
+            channel.basic_qos(prefetch_count=self.settings.prefetch)
+            self.connected.set()
+            AMQP_CONNECTED.labels(self.service, "consumer").set(1)
+            extra = {"event": "consumer.connected", "queue": self.queues.main}
+            if self._lost_at is not None:
+                extra["seconds_disconnected"] = round(time.monotonic() - self._lost_at, 3)
+            log.info("consumer connected", extra=extra)
+            for method, props, body in channel.consume(self.queues.main, inactivity_timeout=0.5):
+                if method is not None:
+                    self.deliver(channel, method, props, body)
+                if self._stop.is_set():
+                    break  # the message in hand is finished and acked; the rest go back to the queue
+            channel.cancel()
+        finally:
+            self.connected.clear()
+            AMQP_CONNECTED.labels(self.service, "consumer").set(0)
+            if connection.is_open:
+                connection.close()
+
+    # ---- one message ----------------------------------------------------------------------------
+    def deliver(self, channel, method, props, body: bytes) -> str:
+        type_ = (props.type if props else None) or "unknown"
+        try:
+            envelope = parse_envelope(body)
+            type_ = envelope["type"]
+            event_type = self.subscription.catalog.types.get(type_)
+            if event_type is None:
+                raise MalformedEvent(f"{self.service} has no handler for {type_}")
+            data = event_type.load(envelope["data"])
+        except MalformedEvent as exc:
+            self._dead_letter(channel, method, props, body, str(exc))
+            self._count(type_, "dead")
+            return "dead"
+
+        token_c = correlation_id.set(envelope.get("correlationid"))
+        token_d = dossier_code.set(envelope.get("subject"))
+        started = time.perf_counter()
+        try:
+            outcome = self._handle(envelope, data)
+        except Exception as exc:  # any handler failure: retried with delay, then dead-lettered
+            outcome = self._retry_or_dead(channel, method, props, body, exc)
+            self._count(type_, outcome)
+            return outcome
+        finally:
+            correlation_id.reset(token_c)
+            dossier_code.reset(token_d)
+        if self._crash_after_commit and outcome == "ok":
+            os._exit(86)
+        channel.basic_ack(method.delivery_tag)
+        EVENT_HANDLE_SECONDS.labels(self.service, type_).observe(time.perf_counter() - started)
+        self._count(type_, outcome)
+        return outcome
+
+    def _handle(self, envelope: dict, data: dict) -> str:
+        handler = self.subscription.handlers[envelope["type"]]
+        try:
+            with self.db.transaction() as conn:
+                if not self._claim_inbox(conn, envelope):
+                    raise _Duplicate
+                handler(conn, envelope, data)
+        except _Duplicate:
+            return "duplicate"
+        return "ok"
+
+    def _claim_inbox(self, conn: Connection, envelope: dict) -> bool:
+        """Insert the (consumer, message id) row; False when this consumer has seen the event."""
+        values = {"consumer": self.service, "message_id": envelope["id"], "type": envelope["type"], "received_at": now()}
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        result = conn.execute(insert(self.inbox).values(**values).on_conflict_do_nothing())
+        return result.rowcount == 1
+
+    def _retry_or_dead(self, channel, method, props, body, exc: Exception) -> str:
+        headers = dict(props.headers or {})
+        attempt = int(headers.get(RETRIES_HEADER, 0)) + 1
+        if attempt > self.max_retries:
+            reason = f"handler failed {attempt} times; last error: {exc!r}"[:1000]
+            self._dead_letter(channel, method, props, body, reason)
+            return "dead"
+        headers[RETRIES_HEADER] = attempt
+        queue = self.queues.retry_for_attempt(attempt)
+        log.warning(
+            "handler failed; retrying later",
+            extra={"event": "consumer.retry", "attempt": attempt, "retry_queue": queue, "error": repr(exc)[:500]},
+        )
+        channel.basic_publish("", queue, body, _copy_props(props, headers), mandatory=True)
+        channel.basic_ack(method.delivery_tag)
+        return "retried"
+
+    def _dead_letter(self, channel, method, props, body, reason: str) -> None:
+        headers = dict((props.headers if props else None) or {})
+        headers[REASON_HEADER] = reason[:1000]
+        headers["x-motcua-dead-at"] = rfc3339(utcnow())
+        headers["x-motcua-original-queue"] = self.queues.main
+        log.error("event dead-lettered", extra={"event": "consumer.dead_letter", "reason": reason[:500]})
+        try:
+            channel.basic_publish(DEAD_LETTER_EXCHANGE, self.queues.dead, body, _copy_props(props, headers), mandatory=True)
+        except (pika.exceptions.UnroutableError, pika.exceptions.NackError):
+            # Our copy did not land: let the queue's own dead-lettering take the message instead.
+            channel.basic_reject(method.delivery_tag, requeue=False)
+            return
+        channel.basic_ack(method.delivery_tag)
+
+    def _count(self, type_: str, outcome: str) -> None:
+        EVENTS_CONSUMED.labels(self.service, type_, outcome).inc()
+
+
+def _copy_props(props, headers: dict) -> pika.BasicProperties:
+    props = props or pika.BasicProperties()
+    return pika.BasicProperties(
+        message_id=props.message_id,
+        type=props.type,
+        content_type=props.content_type or "application/json",
+        delivery_mode=2,
+        app_id=props.app_id,
+        headers=headers,
+    )
+
+
+def replay_dead_letters(settings: KitSettings, *, limit: int | None = None) -> int:
+    """Move messages from `<service>.events.dead` back to `<service>.events`, retry count reset."""
+    queues = ServiceQueues(settings.service, settings.retry_delays_ms)
+    connection = pika.BlockingConnection(connection_parameters(settings.amqp_url, name=f"{settings.service}-replay"))
+    moved = 0
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        while limit is None or moved < limit:
+            method, props, body = channel.basic_get(queues.dead, auto_ack=False)
+            if method is None:
+                break
+            headers = {
+                k: v for k, v in (props.headers or {}).items()
+                if k not in (RETRIES_HEADER, "x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason")
+            }
+            headers["x-motcua-replayed-at"] = rfc3339(utcnow())
+            channel.basic_publish("", queues.main, body, _copy_props(props, headers), mandatory=True)
+            channel.basic_ack(method.delivery_tag)
+            moved += 1
+    finally:
+        if connection.is_open:
+            connection.close()
+    return moved

@@ -1,0 +1,124 @@
+"""CloudEvents 1.0 envelope and the per-service catalogue of event types with their schemas and examples."""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+SPECVERSION = "1.0"
+
+
+class MalformedEvent(Exception):
+    """A message that can never be handled as it is: dead-lettered at once, with this as the reason."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EnvelopeSchema(Schema):
+    """The attributes every event carries; `data` is checked by the type's own schema."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    specversion = fields.String(required=True, validate=validate.Equal(SPECVERSION))
+    id = fields.UUID(required=True)
+    source = fields.String(required=True, validate=validate.Length(min=1))
+    type = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]+(\.[a-z_]+)+\.v\d+$"))
+    time = fields.AwareDateTime(required=True)
+    subject = fields.String(load_default=None, allow_none=True)
+    datacontenttype = fields.String(load_default="application/json")
+    correlationid = fields.String(load_default=None, allow_none=True)
+    data = fields.Dict(required=True)
+
+
+_ENVELOPE = EnvelopeSchema()
+
+
+def make_envelope(
+    type_: str, source: str, data: dict, *, subject: str | None = None, correlation_id: str | None = None
+) -> dict:
+    return {
+        "specversion": SPECVERSION,
+        "id": str(uuid.uuid4()),
+        "source": source,
+        "type": type_,
+        "time": rfc3339(utcnow()),
+        "subject": subject,
+        "datacontenttype": "application/json",
+        "correlationid": correlation_id,
+        "data": data,
+    }
+
+
+def parse_envelope(body: bytes) -> dict:
+    """Bytes off the wire to a checked envelope (raw `data` dict kept); MalformedEvent when impossible."""
+    try:
+        raw = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedEvent(f"body is not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise MalformedEvent("body is not a JSON object")
+    try:
+        checked = _ENVELOPE.load(raw)
+    except ValidationError as exc:
+        raise MalformedEvent(f"envelope invalid: {exc.messages}") from None
+    checked["id"] = str(checked["id"])
+    return checked
+
+
+@dataclass
+class EventType:
+    name: str  # versioned, e.g. dossier.submitted.v1; also the routing key
+    schema: type[Schema]
+    example: dict
+    description: str = ""
+
+    def load(self, data: dict) -> dict:
+        try:
+            return self.schema(unknown=EXCLUDE).load(data)
+        except ValidationError as exc:
+            raise MalformedEvent(f"{self.name} data invalid: {exc.messages}") from None
+
+    def dump(self, data: dict) -> dict:
+        """Validate outgoing data against our own schema before it reaches the outbox."""
+        errors = self.schema().validate(data)
+        if errors:
+            raise ValueError(f"{self.name}: refusing to publish invalid data: {errors}")
+        return json.loads(json.dumps(data, default=str, ensure_ascii=False))
+
+
+@dataclass
+class Catalog:
+    """What one service publishes (with schemas and examples) or consumes (with the fields it reads)."""
+
+    source: str
+    types: dict[str, EventType] = field(default_factory=dict)
+
+    def add(self, name: str, schema: type[Schema], example: dict, description: str = "") -> EventType:
+        if name in self.types:
+            raise ValueError(f"event type {name} declared twice")
+        self.types[name] = EventType(name, schema, example, description)
+        return self.types[name]
+
+    def __getitem__(self, name: str) -> EventType:
+        return self.types[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.types
+
+    def __iter__(self):
+        return iter(self.types.values())
+
+
+def to_json_bytes(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")

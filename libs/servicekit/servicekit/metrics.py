@@ -1,0 +1,49 @@
+"""The kit's Prometheus metric families; multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set."""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401  (re-exported for the web layer)
+
+HTTP_REQUESTS = Counter(
+    "motcua_http_requests_total", "HTTP requests answered", ["service", "endpoint", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "motcua_http_request_duration_seconds",
+    "HTTP request duration",
+    ["service", "endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENTS_PUBLISHED = Counter(
+    "motcua_events_published_total", "Events confirmed by the broker", ["service", "type"]
+)
+EVENTS_CONSUMED = Counter(
+    "motcua_events_consumed_total", "Events handled, by outcome", ["service", "type", "outcome"]
+)
+OUTBOX_PENDING = Gauge(
+    "motcua_outbox_pending", "Outbox rows not yet confirmed by the broker", ["service"], multiprocess_mode="livemax"
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "motcua_outbox_oldest_age_seconds", "Age of the oldest unsent outbox row", ["service"], multiprocess_mode="livemax"
+)
+OUTBOX_UNROUTABLE = Counter(
+    "motcua_outbox_unroutable_total", "Events returned by the broker: no queue bound for them", ["service", "type"]
+)
+AMQP_CONNECTED = Gauge(
+    "motcua_amqp_connected", "1 while the process holds a broker connection", ["service", "role"],
+    multiprocess_mode="livemax",
+)
+EVENT_HANDLE_SECONDS = Histogram(
+    "motcua_event_handle_seconds", "Time to handle one event (transaction included)", ["service", "type"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+
+
+def render_latest() -> bytes:
+    """Everything this service's processes recorded (web workers and the worker share one directory)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()

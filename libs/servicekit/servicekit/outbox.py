@@ -1,0 +1,445 @@
+"""Transactional outbox: events written with the state change, and the relay that publishes them.
+
+The relay runs on pika's asynchronous connection so publisher confirms are pipelined: up to
+`relay_window` messages in flight, rows marked sent only when the broker confirms them. It wakes
+on the doorbell (a UDP datagram from the web process, or a direct call inside the worker), and a
+one-second tick sweeps for anything the doorbell missed and reports rows stuck unsent.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+import pika
+import sqlalchemy as sa
+from pika.exceptions import AMQPError
+from sqlalchemy import Connection
+
+from .config import KitSettings
+from .db import Database
+from .events import EventType, make_envelope, to_json_bytes
+from .logs import correlation_id as current_correlation_id
+from .metrics import AMQP_CONNECTED, EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_UNROUTABLE
+from .tables import now
+from .topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, POSTAL_EXCHANGE, connection_parameters
+
+log = logging.getLogger(__name__)
+
+
+def record_event(
+    conn: Connection,
+    outbox: sa.Table,
+    event_type: EventType,
+    data: dict,
+    *,
+    source: str,
+    subject: str | None = None,
+    correlation_id: str | None = None,
+) -> str:
+    """Write one event to the outbox inside the caller's transaction; returns the event id."""
+    envelope = make_envelope(
+        event_type.name,
+        source,
+        event_type.dump(data),
+        subject=subject,
+        correlation_id=correlation_id or current_correlation_id.get(),
+    )
+    return record_message(
+        conn, outbox, body=envelope, event_id=envelope["id"], type_=event_type.name,
+        exchange=EVENTS_EXCHANGE, routing_key=event_type.name, subject=subject,
+    )
+
+
+def record_message(
+    conn: Connection,
+    outbox: sa.Table,
+    *,
+    body: dict,
+    event_id: str,
+    type_: str,
+    exchange: str,
+    routing_key: str,
+    subject: str | None = None,
+    headers: dict | None = None,
+) -> str:
+    """The general form: any message to any exchange (postal's dispatch orders use it)."""
+    conn.execute(
+        outbox.insert().values(
+            event_id=event_id,
+            type=type_,
+            exchange=exchange,
+            routing_key=routing_key,
+            subject=subject,
+            body=to_json_bytes(body).decode("utf-8"),
+            headers=json.dumps(headers) if headers else None,
+            created_at=now(),
+            attempts=0,
+        )
+    )
+    conn.info["outbox_rows"] = conn.info.get("outbox_rows", 0) + 1
+    return event_id
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows with pipelined confirms; safe to run as several copies."""
+
+    def __init__(self, settings: KitSettings, db: Database, outbox: sa.Table, *, bind_doorbell: bool = True):
+        self.settings = settings
+        self.db = db
+        self.outbox = outbox
+        self.service = settings.service
+        self.relay_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stop = threading.Event()
+        self._connection: pika.SelectConnection | None = None
+        self._channel = None
+        self._ready = False
+        self._inflight: dict[int, tuple[int, str, str]] = {}  # delivery tag -> (row id, event id, type)
+        self._returned: set[str] = set()
+        self._next_tag = 1
+        self._pump_pending = False
+        self._last_stuck_log = 0.0
+        self._last_retention = 0.0
+        self._lost_at: float | None = None
+        self.connected = threading.Event()
+        self._doorbell = self._bind_doorbell() if bind_doorbell else None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def _bind_doorbell(self) -> socket.socket | None:
+        address = self.settings.relay_doorbell
+        if not address:
+            return None
+        host, _, port = address.rpartition(":")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # several relay copies per host
+        try:
+            sock.bind((host or "127.0.0.1", int(port)))
+        except OSError as exc:
+            log.warning("relay doorbell not bound; relying on the 1 s sweep", extra={"event": "relay.doorbell", "error": str(exc)})
+            sock.close()
+            return None
+        sock.setblocking(False)
+        return sock
+
+    def run(self) -> None:
+        """Blocking: connect, publish, reconnect with capped backoff until stop()."""
+        backoff = 0.25
+        while not self._stop.is_set():
+            params = connection_parameters(
+                self.settings.amqp_url, heartbeat=self.settings.heartbeat_seconds, name=f"{self.service}-relay"
+            )
+            self._connection = pika.SelectConnection(
+                params,
+                on_open_callback=self._on_connection_open,
+                on_open_error_callback=self._on_connection_error,
+                on_close_callback=self._on_connection_closed,
+            )
+            ioloop = self._connection.ioloop
+            if self._doorbell:
+                ioloop.add_handler(self._doorbell.fileno(), self._on_doorbell, ioloop.READ)
+            ioloop.call_later(1.0, self._tick)
+            try:
+                ioloop.start()
+            finally:
+                if self._doorbell:
+                    ioloop.remove_handler(self._doorbell.fileno())
+                ioloop.close()
+            was_ready = self._ready
+            self._ready = False
+            self.connected.clear()
+            AMQP_CONNECTED.labels(self.service, "relay").set(0)
+            self._release_claims()
+            if self._stop.is_set():
+                break
+            if was_ready:
+                backoff = 0.25
+                self._lost_at = time.monotonic()
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, self.settings.reconnect_max_seconds)
+        if self._doorbell:
+            self._doorbell.close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop after the in-flight messages are confirmed (or `timeout` passes)."""
+        self._stop.set()
+        connection = self._connection
+        if connection is not None:
+            deadline = time.monotonic() + timeout
+            try:
+                connection.ioloop.add_callback_threadsafe(lambda: self._close_when_drained(deadline))
+            except Exception:  # the loop already ended
+                pass
+
+    def wake(self) -> None:
+        """Called from any thread after a commit that wrote outbox rows."""
+        connection = self._connection
+        if connection is None or not self._ready:
+            return
+        try:
+            connection.ioloop.add_callback_threadsafe(self._schedule_pump)
+        except Exception:
+            pass  # between connections: the next connection starts with a pump
+
+    def _close_when_drained(self, deadline: float) -> None:
+        if self._inflight and time.monotonic() < deadline and self._connection and self._connection.is_open:
+            self._connection.ioloop.call_later(0.05, lambda: self._close_when_drained(deadline))
+            return
+        if self._connection and not (self._connection.is_closing or self._connection.is_closed):
+            self._connection.close()
+        elif self._connection:
+            self._connection.ioloop.stop()
+
+    # ---- connection callbacks ---------------------------------------------------------------
+    def _on_connection_open(self, connection) -> None:
+        connection.channel(on_open_callback=self._on_channel_open)
+
+    def _on_connection_error(self, connection, error) -> None:
+        log.warning("relay cannot reach the broker", extra={"event": "relay.connect_failed", "error": str(error)})
+        connection.ioloop.stop()
+
+    def _on_connection_closed(self, connection, reason) -> None:
+        if not self._stop.is_set():
+            log.warning("relay lost the broker", extra={"event": "relay.disconnected", "reason": str(reason)})
+        connection.ioloop.stop()
+
+    def _on_channel_open(self, channel) -> None:
+        self._channel = channel
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.add_on_return_callback(self._on_return)
+        # Declaring is idempotent; it also means a fresh broker has the exchanges before we publish.
+        declare_exchanges_async(channel, lambda: channel.confirm_delivery(self._on_confirm, callback=self._on_confirm_mode))
+
+    def _on_channel_closed(self, channel, reason) -> None:
+        self._ready = False
+        if self._connection and self._connection.is_open and not self._stop.is_set():
+            log.warning("relay channel closed", extra={"event": "relay.channel_closed", "reason": str(reason)})
+            self._connection.close()
+
+    def _on_confirm_mode(self, _frame) -> None:
+        self._inflight.clear()
+        self._returned.clear()
+        self._next_tag = 1
+        self._ready = True
+        self.connected.set()
+        AMQP_CONNECTED.labels(self.service, "relay").set(1)
+        extra = {"event": "relay.connected", "relay_id": self.relay_id}
+        if self._lost_at is not None:
+            extra["seconds_disconnected"] = round(time.monotonic() - self._lost_at, 3)
+        log.info("relay connected", extra=extra)
+        self._schedule_pump()
+
+    # ---- publishing -------------------------------------------------------------------------
+    def _on_doorbell(self, fd, events, *args) -> None:
+        try:
+            while True:
+                self._doorbell.recv(64)
+        except (BlockingIOError, OSError):
+            pass
+        self._schedule_pump()
+
+    def _schedule_pump(self) -> None:
+        if not self._pump_pending and self._connection is not None:
+            self._pump_pending = True
+            self._connection.ioloop.call_later(0, self._pump)
+
+    def _pump(self) -> None:
+        self._pump_pending = False
+        if not self._ready or self._stop.is_set():
+            return
+        room = min(self.settings.relay_window - len(self._inflight), self.settings.relay_batch)
+        if room <= 0:
+            return  # confirms will call us again
+        try:
+            rows = self._claim(room)
+        except sa.exc.SQLAlchemyError as exc:
+            log.error("relay cannot read the outbox", extra={"event": "relay.db_error", "error": str(exc)})
+            return
+        channel = self._channel
+        try:
+            for row in rows:
+                headers = json.loads(row.headers) if row.headers else None
+                props = pika.BasicProperties(
+                    message_id=row.event_id,
+                    type=row.type,
+                    content_type="application/json",
+                    delivery_mode=2,
+                    app_id=self.service,
+                    headers=headers,
+                )
+                channel.basic_publish(row.exchange, row.routing_key, row.body.encode("utf-8"), props, mandatory=True)
+                self._inflight[self._next_tag] = (row.id, row.event_id, row.type)
+                self._next_tag += 1
+        except AMQPError as exc:
+            log.warning("relay publish failed", extra={"event": "relay.publish_failed", "error": str(exc)})
+            return  # the connection callbacks take over; claimed rows are released on close
+        if len(rows) == room:
+            self._schedule_pump()  # more may be waiting
+
+    def _claim(self, limit: int):
+        outbox = self.outbox
+        moment = now()
+        with self.db.transaction() as conn:
+            pick = (
+                sa.select(outbox.c.id)
+                .where(outbox.c.sent_at.is_(None))
+                .where(sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < moment))
+                .order_by(outbox.c.id)
+                .limit(limit)
+            )
+            if conn.dialect.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)  # several relay copies share the table
+            rows = conn.execute(
+                outbox.update()
+                .where(outbox.c.id.in_(pick.scalar_subquery()))
+                .values(
+                    claimed_by=self.relay_id,
+                    claimed_until=moment + timedelta(seconds=self.settings.relay_lease_seconds),
+                    attempts=outbox.c.attempts + 1,
+                )
+                .returning(
+                    outbox.c.id, outbox.c.event_id, outbox.c.type, outbox.c.exchange,
+                    outbox.c.routing_key, outbox.c.body, outbox.c.headers,
+                )
+            ).all()
+        return sorted(rows, key=lambda r: r.id)
+
+    def _on_return(self, channel, method, props, body) -> None:
+        self._returned.add(props.message_id)
+        OUTBOX_UNROUTABLE.labels(self.service, props.type or "unknown").inc()
+        log.warning(
+            "event returned unroutable: no queue is bound for it yet",
+            extra={"event": "relay.unroutable", "type": props.type, "routing_key": method.routing_key},
+        )
+
+    def _on_confirm(self, frame) -> None:
+        method = frame.method
+        acked = isinstance(method, pika.spec.Basic.Ack)
+        tags = [t for t in self._inflight if t <= method.delivery_tag] if method.multiple else [method.delivery_tag]
+        sent, retry = [], []
+        by_type: dict[str, int] = {}
+        for tag in tags:
+            entry = self._inflight.pop(tag, None)
+            if entry is None:
+                continue
+            row_id, event_id, type_ = entry
+            if acked and event_id not in self._returned:
+                sent.append(row_id)
+                by_type[type_] = by_type.get(type_, 0) + 1
+            else:
+                self._returned.discard(event_id)
+                retry.append((row_id, "unroutable" if acked else "nacked by broker"))
+        try:
+            self._settle(sent, retry)
+        except sa.exc.SQLAlchemyError as exc:
+            # Rows stay unsent; the lease expires and they are published again (consumers dedupe).
+            log.error("relay could not mark rows sent", extra={"event": "relay.db_error", "error": str(exc)})
+            return
+        for type_, count in by_type.items():
+            EVENTS_PUBLISHED.labels(self.service, type_).inc(count)
+        self._schedule_pump()
+
+    def _settle(self, sent: list[int], retry: list[tuple[int, str]]) -> None:
+        if not sent and not retry:
+            return
+        outbox = self.outbox
+        moment = now()
+        with self.db.transaction() as conn:
+            if sent:
+                conn.execute(
+                    outbox.update()
+                    .where(outbox.c.id.in_(sent))
+                    .values(sent_at=moment, claimed_by=None, claimed_until=None, last_error=None)
+                )
+            for row_id, reason in retry:
+                # Unroutable usually means the consuming service has not declared its queue yet:
+                # keep the row and try again later, backing off, rather than lose the event.
+                attempts = conn.execute(sa.select(outbox.c.attempts).where(outbox.c.id == row_id)).scalar_one()
+                conn.execute(
+                    outbox.update()
+                    .where(outbox.c.id == row_id)
+                    .values(
+                        claimed_by=None,
+                        claimed_until=moment + timedelta(seconds=min(2 ** min(attempts, 6), 60)),
+                        last_error=reason,
+                    )
+                )
+
+    def _release_claims(self) -> None:
+        """After a lost connection, unconfirmed rows are ours to publish again at once."""
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    self.outbox.update()
+                    .where(self.outbox.c.claimed_by == self.relay_id)
+                    .where(self.outbox.c.sent_at.is_(None))
+                    .values(claimed_by=None, claimed_until=None)
+                )
+        except sa.exc.SQLAlchemyError as exc:
+            log.error("relay could not release its claims", extra={"event": "relay.db_error", "error": str(exc)})
+
+    # ---- sweeper ------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        if self._connection is None or self._connection.is_closed:
+            return
+        try:
+            self.report_pending()
+            self._apply_retention()
+        except sa.exc.SQLAlchemyError as exc:
+            log.error("outbox sweep failed", extra={"event": "relay.db_error", "error": str(exc)})
+        self._schedule_pump()  # the sweep: anything the doorbell missed goes now
+        self._connection.ioloop.call_later(1.0, self._tick)
+
+    def report_pending(self) -> tuple[int, float]:
+        outbox = self.outbox
+        with self.db.transaction(readonly=True) as conn:
+            count, oldest = conn.execute(
+                sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None))
+            ).one()
+        # min() keeps the column's type, so SQLite's text comes back as an aware datetime too.
+        age = max((now() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+        OUTBOX_PENDING.labels(self.service).set(count)
+        OUTBOX_OLDEST_AGE.labels(self.service).set(age)
+        if age > self.settings.relay_stuck_seconds and time.monotonic() - self._last_stuck_log > 60:
+            self._last_stuck_log = time.monotonic()
+            log.warning(
+                "outbox rows stuck unsent",
+                extra={"event": "outbox.stuck", "pending": count, "oldest_age_seconds": round(age, 1)},
+            )
+        return count, age
+
+    def _apply_retention(self) -> None:
+        if time.monotonic() - self._last_retention < 3600:
+            return
+        self._last_retention = time.monotonic()
+        hours = int(os.environ.get("MOTCUA_OUTBOX_RETENTION_HOURS", "168"))
+        with self.db.transaction() as conn:
+            conn.execute(
+                self.outbox.delete()
+                .where(self.outbox.c.sent_at.is_not(None))
+                .where(self.outbox.c.sent_at < now() - timedelta(hours=hours))
+            )
+
+
+def declare_exchanges_async(channel, done) -> None:
+    """The asynchronous twin of topology.declare_exchanges, for the relay's SelectConnection."""
+    pending = [
+        (EVENTS_EXCHANGE, "topic"),
+        (DEAD_LETTER_EXCHANGE, "direct"),
+        (POSTAL_EXCHANGE, "topic"),
+    ]
+
+    def next_one(_frame=None):
+        if not pending:
+            done()
+            return
+        name, kind = pending.pop(0)
+        channel.exchange_declare(name, exchange_type=kind, durable=True, callback=next_one)
+
+    next_one()

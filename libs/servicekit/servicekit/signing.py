@@ -1,0 +1,36 @@
+"""HMAC-SHA256 signatures on callbacks: `t=<unix>,v1=<hex>` over "<t>.<raw body>", two keys for rotation."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+TOLERANCE_SECONDS = 300
+
+
+class BadSignature(Exception):
+    pass
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def verify(header: str | None, body: bytes, secrets: list[str], *, now: float | None = None) -> None:
+    if not header:
+        raise BadSignature("missing signature")
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        t = int(parts["t"])
+        given = parts["v1"]
+    except (KeyError, ValueError):
+        raise BadSignature("malformed signature header") from None
+    if abs((time.time() if now is None else now) - t) > TOLERANCE_SECONDS:
+        raise BadSignature("signature timestamp outside the allowed window")
+    for secret in secrets:
+        expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected, given):
+            return
+    raise BadSignature("signature does not match")

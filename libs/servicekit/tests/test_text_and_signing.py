@@ -1,0 +1,47 @@
+from servicekit.signing import BadSignature, sign, verify
+from servicekit.text import fold_ascii, normalize_phone
+from servicekit.logs import mask_digits, scrub
+import pytest
+
+
+def test_vietnamese_name_folds_to_plain_ascii():
+    assert fold_ascii("Đặng Thị Ngọc Ánh") == "Dang Thi Ngoc Anh"
+
+
+def test_stacked_vowels_and_d_never_become_question_marks():
+    folded = fold_ascii("Hồ sơ đã được tiếp nhận. Ngày hẹn trả: ấ ậ ữ ỹ Ư Ơ")
+    assert "?" not in folded
+    assert folded == "Ho so da duoc tiep nhan. Ngay hen tra: a a u y U O"
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("0912345678", "84912345678"), ("+84 912 345 678", "84912345678"), ("84912345678", "84912345678"),
+    ("012345", None), ("0212345678", None), ("abc", None),
+])
+def test_phone_numbers_are_normalised_to_84_form(raw, expected):
+    assert normalize_phone(raw) == expected
+
+
+def test_signature_round_trips_and_accepts_either_rotating_key():
+    body = b'{"a":1}'
+    header = sign(body, "new-key")
+    verify(header, body, ["old-key", "new-key"])
+
+
+@pytest.mark.parametrize("header", [None, "", "t=1", "garbage"])
+def test_missing_or_malformed_signature_is_rejected(header):
+    with pytest.raises(BadSignature):
+        verify(header, b"{}", ["k"])
+
+
+def test_signature_too_old_or_over_another_body_is_rejected():
+    old = sign(b"{}", "k", timestamp=1_000_000)
+    with pytest.raises(BadSignature):
+        verify(old, b"{}", ["k"])
+    with pytest.raises(BadSignature):
+        verify(sign(b"{}", "k"), b"{ }", ["k"])
+
+
+def test_phone_and_id_numbers_are_masked_in_log_text():
+    assert mask_digits("084123456789") == "*********789"
+    assert scrub("sent to 84912345678 ok") == "sent to ********678 ok"
