@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"intake": 8001, "processing": 8002, "payment": 8003, "postal": 8004, "notify": 8005}
-DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-before-production"
 
 
 class ConfigError(SystemExit):

@@ -160,24 +160,7 @@ class Consumer:
 
     def _handle(self, envelope: dict, data: dict) -> str:
         handler = self.subscription.handlers[envelope["type"]]
-        try:
-            with self.db.transaction() as conn:
-                if not self._claim_inbox(conn, envelope):
-                    raise _Duplicate
-                handler(conn, envelope, data)
-        except _Duplicate:
-            return "duplicate"
-        return "ok"
-
-    def _claim_inbox(self, conn: Connection, envelope: dict) -> bool:
-        """Insert the (consumer, message id) row; False when this consumer has seen the event."""
-        values = {"consumer": self.service, "message_id": envelope["id"], "type": envelope["type"], "received_at": now()}
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        result = conn.execute(insert(self.inbox).values(**values).on_conflict_do_nothing())
-        return result.rowcount == 1
+        return handle_once(self.db, self.inbox, self.service, handler, envelope, data)
 
     def _retry_or_dead(self, channel, method, props, body, exc: Exception) -> str:
         headers = dict(props.headers or {})
@@ -212,6 +195,29 @@ class Consumer:
 
     def _count(self, type_: str, outcome: str) -> None:
         EVENTS_CONSUMED.labels(self.service, type_, outcome).inc()
+
+
+def handle_once(db: Database, inbox: sa.Table, consumer: str, handler: Handler, envelope: dict, data: dict) -> str:
+    """The handler's effects, its outbox rows and the inbox row commit together, or not at all."""
+    try:
+        with db.transaction() as conn:
+            if not _claim_inbox(conn, inbox, consumer, envelope):
+                raise _Duplicate
+            handler(conn, envelope, data)
+    except _Duplicate:
+        return "duplicate"
+    return "ok"
+
+
+def _claim_inbox(conn: Connection, inbox: sa.Table, consumer: str, envelope: dict) -> bool:
+    """Insert the (consumer, message id) row; False when this consumer has seen the event."""
+    values = {"consumer": consumer, "message_id": envelope["id"], "type": envelope["type"], "received_at": now()}
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    result = conn.execute(insert(inbox).values(**values).on_conflict_do_nothing())
+    return result.rowcount == 1
 
 
 def _copy_props(props, headers: dict) -> pika.BasicProperties:

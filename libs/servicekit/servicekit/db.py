@@ -53,6 +53,11 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+    """Run `callback` once the transaction that `conn` is in has committed (never on rollback)."""
+    conn.info.setdefault("after_commit", []).append(callback)
+
+
 def is_sqlite(engine_or_conn) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
 
@@ -104,9 +109,12 @@ class Database:
                 conn = conn.execution_options(readonly=True)
             with conn.begin():
                 conn.info["outbox_rows"] = 0
+                conn.info["after_commit"] = []
                 yield conn
             if conn.info.get("outbox_rows"):
                 self.doorbell.ring()
+            for callback in conn.info.pop("after_commit", []):
+                callback()
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

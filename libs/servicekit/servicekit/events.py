@@ -24,6 +24,13 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class EventSchema(Schema):
+    """Base of every event payload schema: consumers ignore fields they do not read, nested ones too."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
 class EnvelopeSchema(Schema):
     """The attributes every event carries; `data` is checked by the type's own schema."""
 

@@ -67,3 +67,25 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
             return last
         time.sleep(interval)
     raise AssertionError(message or f"condition not met within {timeout} s (last value: {last!r})")
+
+
+def migrated_database(db_url: str, migrations_dir: str):
+    """A service database at its migration head, as `manage migrate` leaves it (without seeding)."""
+    from .db import Database
+    from .migrate import upgrade
+
+    upgrade(migrations_dir, db_url)
+    return Database(db_url)
+
+
+def deliver_event(db, inbox, subscription, consumer: str, type_: str, data: dict, *, event_id: str | None = None,
+                  subject: str | None = None) -> str:
+    """Run a handler exactly as the consumer does (inbox + one transaction), without a broker."""
+    from .consumer import handle_once
+    from .events import make_envelope
+
+    envelope = make_envelope(type_, "test", data, subject=subject)
+    if event_id:
+        envelope["id"] = event_id
+    loaded = subscription.catalog[type_].load(data)
+    return handle_once(db, inbox, consumer, subscription.handlers[type_], envelope, loaded)

@@ -99,6 +99,7 @@ def create_service_app(
     name: str,
     *,
     db: Database,
+    settings,
     amqp_url: str,
     title: str,
     version: str = "1",
@@ -124,6 +125,7 @@ def create_service_app(
     app.json.ensure_ascii = False
     api = Api(app)
     app.extensions["motcua.db"] = db
+    app.extensions["motcua.settings"] = settings
     probe = BrokerProbe(amqp_url)
 
     @app.before_request
@@ -211,3 +213,15 @@ def create_service_app(
         return Response(render_latest(), mimetype=CONTENT_TYPE_LATEST)
 
     return app, api
+
+
+def current_db() -> Database:
+    from flask import current_app
+
+    return current_app.extensions["motcua.db"]
+
+
+def current_settings():
+    from flask import current_app
+
+    return current_app.extensions["motcua.settings"]

@@ -1,0 +1,1 @@
+"""processing: cases, workflow state, deadlines and the officer API."""

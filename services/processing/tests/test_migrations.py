@@ -1,0 +1,7 @@
+from servicekit.migrate import diff_against_models
+
+from processing.models import metadata
+
+
+def test_migrations_apply_from_empty_and_match_the_models(db, settings):
+    assert diff_against_models(settings.kit.database_url, metadata) == []
