@@ -1,0 +1,8 @@
+"""Alembic history against the models."""
+from servicekit.migrate import diff_against_models
+
+from payment.models import metadata
+
+
+def test_migrations_apply_from_empty_and_match_the_models(db, settings):
+    assert diff_against_models(settings.kit.database_url, metadata) == []
