@@ -1,0 +1,1 @@
+"""postal: public-postal shipments of dossiers and results, their tariffs and quotes."""
