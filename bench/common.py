@@ -1,0 +1,183 @@
+"""What every bench test shares: the repo paths, child processes we start and stop by pid, free ports, waits, machine facts."""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import requests
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV_BIN = os.path.join(REPO, ".venv", "bin")
+PYTHON = os.path.join(VENV_BIN, "python") if os.path.exists(os.path.join(VENV_BIN, "python")) else sys.executable
+GUNICORN = os.path.join(VENV_BIN, "gunicorn")
+GUNICORN_CONF = os.path.join(REPO, "deploy", "gunicorn.conf.py")
+BASE_AMQP = os.environ.get("MOTCUA_BENCH_AMQP_BASE", "amqp://guest:guest@127.0.0.1:5672/")
+LOOPBACK = "127.0.0.1"  # every load generator here targets this address and nothing else
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports (held open together so the kernel does not hand out one twice)."""
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((LOOPBACK, 0))
+            socks.append(sock)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@dataclass
+class Proc:
+    """A child process in its own session, so stopping it reaches its children (gunicorn's workers) too."""
+
+    name: str
+    args: list[str]
+    env: dict
+    log_path: str
+    cwd: str = REPO
+    popen: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self) -> "Proc":
+        self._log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(
+            self.args, cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGTERM)  # the group this child leads, nothing else
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log(f"{self.name} did not stop within {timeout:.0f} s; killing its process group")
+                try:
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.popen.wait(5)
+        self._log.close()
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            with open(self.log_path, "rb") as fh:
+                return b"".join(fh.readlines()[-lines:]).decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+def base_env(**extra: str) -> dict:
+    env = dict(os.environ)
+    env.setdefault("MOTCUA_LOG_LEVEL", "WARNING")  # request logs at INFO would measure the log pipe, not the service
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def wait_http(url: str, timeout: float = 30.0, proc: Proc | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            raise RuntimeError(f"{proc.name} exited while starting:\n{proc.tail()}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready within {timeout:.0f} s ({last})" + (f"\n{proc.tail()}" if proc else ""))
+
+
+def run_checked(args: list[str], env: dict | None = None, timeout: float = 120) -> str:
+    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def gunicorn_workers() -> int:
+    """The worker count deploy/gunicorn.conf.py will use (it reads GUNICORN_WORKERS)."""
+    scope: dict = {}
+    with open(GUNICORN_CONF) as fh:
+        exec(compile(fh.read(), GUNICORN_CONF, "exec"), scope)  # the config file is plain assignments
+    return int(scope.get("workers", 1))
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of an unsorted list."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def machine_info() -> dict:
+    info = {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+        "rabbitmq": _rabbitmq_version(),
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "loadavg_at_start": list(os.getloadavg()),
+        "note": "client and servers share the same cores; figures are ratios against baselines taken in the same run",
+    }
+    try:
+        with open("/proc/meminfo") as fh:
+            info["memory_gib"] = round(int(fh.readline().split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return info
+
+
+def _rabbitmq_version() -> str | None:
+    if not shutil.which("rabbitmqctl"):
+        return None
+    try:
+        return subprocess.run(["rabbitmqctl", "version"], capture_output=True, text=True, timeout=30).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
