@@ -1,0 +1,89 @@
+"""Fixtures of the cross-service tests: private RabbitMQ nodes, suites on shifted ports, and the flow helpers."""
+import importlib.util
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts.suite import Suite
+
+SUPPORT = Path(__file__).parent / "support"
+
+
+def _load(name: str, path: Path):
+    # importlib import mode: test folders are not packages, so the helpers are loaded by their path.
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+rabbit = _load("motcua_tests_support_rabbit", SUPPORT / "rabbit.py")
+helpers = _load("motcua_tests_support_motcua", SUPPORT / "motcua.py")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_pair(start: int) -> tuple[int, int]:
+    """A free AMQP port from `start` up, with its distribution port (+30000) free too."""
+    for port in range(start, start + 200):
+        if all(_bindable(p) and not rabbit.port_open(p) for p in (port, port + 30000)):
+            return port, port + 30000
+    raise RuntimeError(f"no free port pair from {start}")
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def support():
+    """The flow helpers of tests/support/motcua.py (filing, cases, SMS, metrics)."""
+    return helpers
+
+
+@pytest.fixture
+def private_rabbit(tmp_path):
+    """A started private RabbitMQ node (its own ports and data), stopped after the test."""
+    port, dist_port = free_port_pair(5772)
+    node = rabbit.PrivateRabbit(port, dist_port, tmp_path)
+    try:
+        node.start()
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def start_suite(tmp_path, request):
+    """start_suite(env, port_offset, **kw) -> a started Suite under tmp_path; stopped (with log tails on failure) after."""
+    suites = []
+
+    def start(env: dict, port_offset: int, **kwargs) -> Suite:
+        suite = Suite(tmp_path / f"suite-{len(suites)}", env, port_offset=port_offset, **kwargs)
+        suites.append(suite)
+        suite.start()
+        return suite
+
+    yield start
+    failed = any(getattr(request.node, f"rep_{w}", None) and getattr(request.node, f"rep_{w}").failed
+                 for w in ("setup", "call"))
+    for suite in suites:
+        if failed:
+            for name in suite.process_names():
+                print(f"\n----- {name} (last lines) -----\n{suite.log_tail(name, 25)}")
+        suite.stop()
