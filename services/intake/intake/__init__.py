@@ -1,0 +1,1 @@
+"""intake: the procedure catalogue, dossiers as filed, and the citizen API."""

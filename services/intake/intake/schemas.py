@@ -1,0 +1,239 @@
+"""HTTP request and response schemas of the citizen API."""
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from servicekit.events import rfc3339
+from servicekit.text import normalize_phone
+
+from .events import APPLICANT_TYPES, CHANNELS, DELIVERY_METHODS, FEE_MODES, LEVELS, NOTIFY_CHANNELS
+
+CITIZEN_ID = re.compile(r"^\d{12}$")  # căn cước công dân: 12 digits
+TAX_CODE = re.compile(r"^\d{10}(?:-?\d{3})?$")  # 10 digits, or 13 for a branch (0123456789-001)
+
+
+class Text(fields.String):
+    """A string with surrounding whitespace dropped; blank counts as missing for required fields."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text and self.required:
+            raise ValidationError("Không được để trống (must not be blank)")
+        return text or None
+
+
+class Phone(fields.String):
+    """A Vietnamese mobile number, stored and sent on in 84… form."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        if not raw.strip():
+            return None
+        phone = normalize_phone(raw)
+        if phone is None:
+            raise ValidationError("Số điện thoại di động không hợp lệ (not a Vietnamese mobile number, e.g. 0912345678)")
+        return phone
+
+
+class UtcTime(fields.DateTime):
+    """RFC 3339 in UTC with milliseconds, the same form events carry (2026-11-24T02:00:00.000Z)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else rfc3339(value)
+
+
+# ---- catalogue ----------------------------------------------------------------------------------
+class ProcedureQuerySchema(Schema):
+    q = fields.String(validate=validate.Length(max=200))
+    agency = fields.String()
+    level = fields.String(validate=validate.OneOf(LEVELS))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class AgencySchema(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class DocumentSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    required = fields.Boolean()
+
+
+class ProcedureSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    agency = fields.Nested(AgencySchema)
+    level = fields.String(metadata={"enum": list(LEVELS)})
+    processing_days = fields.Integer(metadata={"description": "working days (ngày làm việc)"})
+    fee_vnd = fields.Integer(metadata={"description": "whole VND"})
+    fee_mode = fields.String(metadata={"enum": list(FEE_MODES)})
+    documents = fields.List(fields.Nested(DocumentSchema))
+    delivery_methods = fields.List(fields.String(metadata={"enum": list(DELIVERY_METHODS)}))
+    result_is_paper = fields.Boolean()
+
+
+class ProcedurePageSchema(Schema):
+    items = fields.List(fields.Nested(ProcedureSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+# ---- filing -------------------------------------------------------------------------------------
+class ApplicantSchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(APPLICANT_TYPES))
+    full_name = Text(required=True, validate=validate.Length(max=200))
+    id_number = Text(required=True, metadata={
+        "description": "12-digit citizen ID (citizen), or a 10- or 13-digit tax code (0123456789 or 0123456789-001)"})
+    phone = Phone(load_default=None, allow_none=True)
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    address = Text(required=True, validate=validate.Length(max=500))
+
+    # Runs beside field errors too, so one answer names every bad field; a field that failed is absent here.
+    @validates_schema(skip_on_field_errors=False)
+    def _check(self, data, **kwargs):
+        errors = {}
+        if "type" in data and "id_number" in data:
+            id_number = "".join(data["id_number"].split())
+            if data["type"] == "citizen" and not CITIZEN_ID.match(id_number):
+                errors["id_number"] = ["Số căn cước công dân gồm 12 chữ số (citizen ID is 12 digits)"]
+            elif data["type"] != "citizen" and not TAX_CODE.match(id_number):
+                errors["id_number"] = ["Mã số thuế gồm 10 hoặc 13 chữ số (tax code is 10 or 13 digits)"]
+        if "phone" in data and "email" in data and not data["phone"] and not data["email"]:
+            errors["phone"] = ["Cần số điện thoại hoặc email để nhận thông báo (give a phone or an email)"]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _canonical(self, data, **kwargs):
+        compact = "".join(data["id_number"].split())
+        data["id_number"] = f"{compact[:10]}-{compact[10:]}" if len(compact) == 13 and compact.isdigit() else compact
+        return data
+
+
+class DocumentRefSchema(Schema):
+    code = Text(required=True, validate=validate.Length(max=40))
+    upload_id = Text(required=True, validate=validate.Length(max=100))
+
+
+class AddressSchema(Schema):
+    street = Text(required=True, validate=validate.Length(max=300))
+    commune = Text(required=True, validate=validate.Length(max=100))
+    province = Text(required=True, validate=validate.Length(max=100))
+    recipient_name = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    phone = Phone(load_default=None, allow_none=True)
+
+
+class DeliverySchema(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(DELIVERY_METHODS))
+    address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
+
+    @validates_schema
+    def _address_for_post(self, data, **kwargs):
+        if data["method"] == "post" and not data.get("address"):
+            raise ValidationError("Cần địa chỉ nhận kết quả qua bưu chính (address required for post)",
+                                  field_name="address")
+
+
+class FilingSchema(Schema):
+    procedure_code = Text(required=True, validate=validate.Length(max=40))
+    applicant = fields.Nested(ApplicantSchema, required=True)
+    documents = fields.List(fields.Nested(DocumentRefSchema), load_default=list, validate=validate.Length(max=100))
+    delivery = fields.Nested(DeliverySchema, required=True)
+    notify_channels = fields.List(fields.String(validate=validate.OneOf(NOTIFY_CHANNELS)), load_default=None,
+                                  metadata={"description": "default: [\"sms\"] with a phone, else [\"email\"]"})
+    channel = fields.String(load_default="online", validate=validate.OneOf(CHANNELS),
+                            metadata={"description": "counter when a clerk files on someone's behalf"})
+
+    @validates_schema
+    def _channels_reachable(self, data, **kwargs):
+        applicant = data["applicant"]
+        for channel in data.get("notify_channels") or ():
+            if channel in ("sms", "zalo") and not applicant.get("phone"):
+                raise ValidationError(f"Kênh {channel} cần số điện thoại (needs applicant.phone)", field_name="notify_channels")
+            if channel == "email" and not applicant.get("email"):
+                raise ValidationError("Kênh email cần địa chỉ email (needs applicant.email)", field_name="notify_channels")
+
+    @post_load
+    def _defaults(self, data, **kwargs):
+        channels = data.get("notify_channels")
+        if channels is None:
+            channels = ["sms"] if data["applicant"].get("phone") else ["email"]
+        data["notify_channels"] = list(dict.fromkeys(channels))  # unique, in the order given
+        return data
+
+
+class FeesSchema(Schema):
+    procedure_vnd = fields.Integer()
+    postal_vnd = fields.Integer()
+
+
+class FiledSchema(Schema):
+    code = fields.String()
+    status = fields.String()
+    status_code = fields.Integer()
+    access_token = fields.String(metadata={"description": "Bearer token for GET /v1/dossiers/{code}; shown once"})
+    submitted_at = fields.String()
+    fees = fields.Nested(FeesSchema)
+    links = fields.Dict()
+
+
+# ---- citizen view -------------------------------------------------------------------------------
+class ProcedureRefSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class TimelineEntrySchema(Schema):
+    at = UtcTime()
+    status = fields.String()
+    note = fields.String(allow_none=True)
+
+
+class PaymentViewSchema(Schema):
+    status = fields.String()
+    amount_vnd = fields.Integer()
+    qr_payload = fields.String(allow_none=True)
+    expires_at = UtcTime(allow_none=True)
+
+
+class DeliveryViewSchema(Schema):
+    method = fields.String()
+    tracking_no = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+
+
+class SupplementRequestSchema(Schema):
+    reason = fields.String()
+    documents = fields.List(fields.String())
+    deadline = fields.String()
+
+
+class DossierViewSchema(Schema):
+    code = fields.String()
+    procedure = fields.Nested(ProcedureRefSchema)
+    status = fields.String()
+    status_code = fields.Integer(metadata={"description": "national status code 1-10"})
+    overdue = fields.Boolean()
+    submitted_at = UtcTime()
+    received_at = UtcTime(allow_none=True)
+    due_at = UtcTime(allow_none=True)
+    completed_at = UtcTime(allow_none=True)
+    payment = fields.Nested(PaymentViewSchema, allow_none=True)
+    delivery = fields.Nested(DeliveryViewSchema)
+    supplement_request = fields.Nested(SupplementRequestSchema, allow_none=True)
+    timeline = fields.List(fields.Nested(TimelineEntrySchema))
+
+
+class LookupSchema(Schema):
+    code = Text(required=True, validate=validate.Length(max=40))
+    id_number = Text(required=True, validate=validate.Length(max=20))
+
+
+class LookupAnswerSchema(DossierViewSchema):
+    access_token = fields.String(metadata={"description": "a fresh token; the previous one no longer works"})

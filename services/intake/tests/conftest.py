@@ -1,0 +1,80 @@
+"""Intake tests run on a migrated, seeded database of their own (SQLite, and PostgreSQL when reachable)."""
+import copy
+import os
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from servicekit.config import KitSettings
+from servicekit.testing import migrated_database
+
+from intake.config import Settings
+from intake.manage import MIGRATIONS
+from intake.seed import seed
+
+BIRTH = "1.001193.H56"  # Đăng ký khai sinh, UBND phường Phúc Yên: full online, counter or post, no fee
+
+
+@pytest.fixture
+def settings(db_url):
+    kit = replace(KitSettings.from_env("intake"), database_url=db_url, relay_doorbell=None,
+                  amqp_url=os.environ.get("MOTCUA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
+    return Settings(kit=kit, token_secret="test-only-intake-token-secret")
+
+
+@pytest.fixture
+def db(settings):
+    database = migrated_database(settings.kit.database_url, MIGRATIONS)
+    seed(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def app(settings, db):
+    from intake.app import create_app
+
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+_FILING = {
+    "procedure_code": BIRTH,
+    "applicant": {"type": "citizen", "full_name": "Đặng Thị Ngọc Ánh", "id_number": "001190012345",
+                  "phone": "0912 345 678", "email": "anh@example.vn", "address": "12 Trần Phú, phường Phúc Yên, Phú Thọ"},
+    "documents": [{"code": "TK_KHAI_SINH", "upload_id": "upl-1"}, {"code": "GIAY_CHUNG_SINH", "upload_id": "upl-2"}],
+    "delivery": {"method": "post", "address": {"street": "12 Trần Phú", "commune": "Phường Phúc Yên",
+                                               "province": "Phú Thọ", "recipient_name": "Đặng Thị Ngọc Ánh"}},
+    "notify_channels": ["sms"],
+    "channel": "online",
+}
+
+
+def _filing_body(**overrides):
+    body = copy.deepcopy(_FILING)
+    body.update(copy.deepcopy(overrides))
+    return body
+
+
+@pytest.fixture
+def filing_body():
+    """Factory for POST /v1/dossiers bodies: a valid birth registration, top-level fields overridable."""
+    return _filing_body
+
+
+@pytest.fixture
+def file_dossier(client):
+    """Files a dossier through the API; a fresh Idempotency-Key unless one is given."""
+
+    def _file(body=None, *, key=None, target=None):
+        return (target or client).post("/v1/dossiers", json=body if body is not None else _filing_body(),
+                                       headers={"Idempotency-Key": key or str(uuid.uuid4())})
+
+    return _file
