@@ -108,6 +108,7 @@ class OutboxRelay:
         self._lost_at: float | None = None
         self.connected = threading.Event()
         self._doorbell = self._bind_doorbell() if bind_doorbell else None
+        self.unroutable_give_up_seconds = float(os.environ.get("MOTCUA_UNROUTABLE_GIVE_UP_SECONDS", "120"))
 
     # ---- lifecycle -------------------------------------------------------------------------
     def _bind_doorbell(self) -> socket.socket | None:
@@ -295,9 +296,12 @@ class OutboxRelay:
             )
             if conn.dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)  # several relay copies share the table
+            # A CTE, not `id IN (subquery)`: PostgreSQL may run a LIMIT ... SKIP LOCKED subquery more
+            # than once inside IN and claim more rows than asked.
+            picked = pick.cte("picked")
             rows = conn.execute(
                 outbox.update()
-                .where(outbox.c.id.in_(pick.scalar_subquery()))
+                .where(outbox.c.id == picked.c.id)
                 .values(
                     claimed_by=self.relay_id,
                     claimed_until=moment + timedelta(seconds=self.settings.relay_lease_seconds),
@@ -358,15 +362,33 @@ class OutboxRelay:
                     .values(sent_at=moment, claimed_by=None, claimed_until=None, last_error=None)
                 )
             for row_id, reason in retry:
-                # Unroutable usually means the consuming service has not declared its queue yet:
-                # keep the row and try again later, backing off, rather than lose the event.
-                attempts = conn.execute(sa.select(outbox.c.attempts).where(outbox.c.id == row_id)).scalar_one()
+                row = conn.execute(
+                    sa.select(outbox.c.attempts, outbox.c.created_at, outbox.c.type).where(outbox.c.id == row_id)
+                ).one()
+                age = (moment - row.created_at).total_seconds()
+                if reason == "unroutable" and age > self.unroutable_give_up_seconds:
+                    # No service subscribes to this type (every consumer declares its queue at deploy,
+                    # `manage migrate`, so this is not a start-up race). Keep the row for inspection,
+                    # stop re-publishing it, and say so loudly.
+                    conn.execute(
+                        outbox.update().where(outbox.c.id == row_id).values(
+                            sent_at=moment, claimed_by=None, claimed_until=None,
+                            last_error=f"unroutable for {int(age)} s: no queue bound; not published",
+                        )
+                    )
+                    log.error(
+                        "event dropped from the outbox: no queue is bound for its type",
+                        extra={"event": "relay.unroutable_given_up", "type": row.type, "age_seconds": int(age)},
+                    )
+                    continue
+                # Unroutable may mean the consuming service has not declared its queue yet: keep
+                # the row and try again later, backing off, rather than lose the event.
                 conn.execute(
                     outbox.update()
                     .where(outbox.c.id == row_id)
                     .values(
                         claimed_by=None,
-                        claimed_until=moment + timedelta(seconds=min(2 ** min(attempts, 6), 60)),
+                        claimed_until=moment + timedelta(seconds=min(2 ** min(row.attempts, 6), 60)),
                         last_error=reason,
                     )
                 )
