@@ -69,6 +69,3 @@ class ProcedureCatalogue:
         items = {row.code: Procedure.from_row(row) for row in queries.list_all_procedures(conn)}
         with self._lock:  # readers see the old dict or the new one, never a half-built one
             self._items, self._loaded_at = items, time.monotonic()
-
-    def invalidate(self) -> None:
-        self._loaded_at = None

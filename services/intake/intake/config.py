@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from servicekit.config import ConfigError, KitSettings, dev_secret, env_int
+from servicekit.config import ConfigError, KitSettings, dev_secret, env_float, env_int
 
 DEV_TOKEN_SECRET = "dev-only-intake-token-secret-change-me"
 
@@ -33,7 +33,7 @@ class Settings:
             token_secret=token_secret,
             lookup_max_misses=env_int("INTAKE_LOOKUP_MAX_MISSES", 5),
             lookup_window_seconds=env_int("INTAKE_LOOKUP_WINDOW_SECONDS", 600),
-            catalogue_cache_seconds=env_int("INTAKE_CATALOGUE_CACHE_SECONDS", 5),
+            catalogue_cache_seconds=env_float("INTAKE_CATALOGUE_CACHE_SECONDS", 5.0),
             trusted_proxy_hops=env_int("INTAKE_TRUSTED_PROXY_HOPS", 0),
             dev_defaults=("INTAKE_TOKEN_SECRET",) if token_is_dev else (),
         )
