@@ -1,12 +1,13 @@
 """Fixtures of the cross-service tests: private RabbitMQ nodes, suites on shifted ports, and the flow helpers."""
 import importlib.util
+import json
 import socket
 import sys
 from pathlib import Path
 
 import pytest
 
-from scripts.suite import Suite
+from scripts.suite import Suite, SuiteError
 
 SUPPORT = Path(__file__).parent / "support"
 
@@ -57,6 +58,15 @@ def support():
 
 
 @pytest.fixture
+def figures(capsys):
+    """figures(prefix, data): one JSON line past pytest's capture, so a plain `pytest -q` run shows it."""
+    def emit(prefix: str, data: dict) -> None:
+        with capsys.disabled():
+            print(f"\n{prefix} {json.dumps(data, ensure_ascii=False, sort_keys=True)}")
+    return emit
+
+
+@pytest.fixture
 def private_rabbit(tmp_path):
     """A started private RabbitMQ node (its own ports and data), stopped after the test."""
     port, dist_port = free_port_pair(5772)
@@ -74,10 +84,18 @@ def start_suite(tmp_path, request):
     suites = []
 
     def start(env: dict, port_offset: int, **kwargs) -> Suite:
-        suite = Suite(tmp_path / f"suite-{len(suites)}", env, port_offset=port_offset, **kwargs)
-        suites.append(suite)
-        suite.start()
-        return suite
+        # The preferred offset, or a nearby one when its ports are taken (another run of the same tests).
+        for attempt in range(5):
+            suite = Suite(tmp_path / f"suite-{len(suites)}", env, port_offset=port_offset + 10 * attempt, **kwargs)
+            try:
+                suite.start()
+            except SuiteError as exc:
+                if "ports already in use" in str(exc) and attempt < 4:
+                    continue
+                suites.append(suite)
+                raise
+            suites.append(suite)
+            return suite
 
     yield start
     failed = any(getattr(request.node, f"rep_{w}", None) and getattr(request.node, f"rep_{w}").failed

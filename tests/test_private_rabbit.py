@@ -1,5 +1,4 @@
 """The private RabbitMQ node the fault tests use: killed with -9, it boots again with its durable messages."""
-import json
 import os
 import time
 
@@ -11,7 +10,7 @@ from servicekit.testing import wait_until
 pytestmark = pytest.mark.slow
 
 
-def test_a_private_node_killed_with_sigkill_restarts_with_its_quorum_queue_and_persistent_messages(private_rabbit):
+def test_a_private_node_killed_with_sigkill_restarts_with_its_quorum_queue_and_persistent_messages(private_rabbit, figures):
     connection = pika.BlockingConnection(pika.URLParameters(private_rabbit.amqp_url))
     channel = connection.channel()
     channel.confirm_delivery()
@@ -32,8 +31,8 @@ def test_a_private_node_killed_with_sigkill_restarts_with_its_quorum_queue_and_p
     pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F")).close()
 
     seconds = private_rabbit.start()
-    print("PRIVATE-RABBIT-RESTART " + json.dumps({"seconds_to_await_startup": round(seconds, 2),
-                                                  "first_start": round(private_rabbit.start_seconds[0], 2)}))
+    figures("PRIVATE-RABBIT-RESTART", {"restart_seconds_to_await_startup": round(seconds, 2),
+                                       "first_start_seconds": round(private_rabbit.start_seconds[0], 2)})
     connection = pika.BlockingConnection(pika.URLParameters(private_rabbit.amqp_url))
     try:
         channel = connection.channel()

@@ -1,0 +1,299 @@
+"""Reliability under faults (target T7): broker killed with -9 under load, a worker dying between commit and ack,
+every event delivered twice, a malformed message, and a handler that keeps failing until it is fixed and replayed.
+
+Each test runs its own private RabbitMQ node (tests/support/rabbit.py) and its own suite on ports +450, so a
+broker it kills is never the one other tests or a `make up` use.
+"""
+import importlib
+import json
+import sqlite3
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+
+import pika
+import pytest
+import requests
+
+from scripts.suite import ROOT, SERVICES, python
+from servicekit.consumer import REASON_HEADER
+from servicekit.testing import wait_until
+from servicekit.topology import EVENTS_EXCHANGE
+
+pytestmark = pytest.mark.slow
+
+PORT_OFFSET = 450  # services 8451-8455, simulators 8551-8553: clear of `make up`, test_end_to_end and bench
+SUBMITTED = "dossier.submitted.v1"
+RECONNECT_TARGET_S = 5.0  # DESIGN.md T7
+
+
+def consumers_of(type_name):
+    return [s for s in SERVICES if type_name in getattr(importlib.import_module(f"{s}.events"), "CONSUMES", ())]
+
+
+def channel_to(amqp_url):
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    return connection, connection.channel()
+
+
+def queue_depth(channel, queue):
+    return channel.queue_declare(queue, passive=True).method.message_count
+
+
+def test_broker_killed_with_sigkill_mid_stream_loses_nothing_duplicates_nothing_and_services_reconnect_within_5_s(
+        private_rabbit, start_suite, support, figures):
+    suite = start_suite({"MOTCUA_AMQP_URL": private_rabbit.amqp_url}, PORT_OFFSET)
+    filer = support.Filer(suite)
+    filer.documents()  # uploaded once, before the stream
+    accepted: dict[str, float] = {}  # dossier code -> time.time() of its 201
+    failures: list[str] = []
+    kill_now, restarted, done = threading.Event(), threading.Event(), threading.Event()
+    counts = {"after_restart": 0}
+
+    def stream():
+        # Bounded in count and time; paced so the stream spans the whole outage.
+        deadline = time.monotonic() + 120
+        for n in range(1, 3001):
+            if done.is_set() or time.monotonic() > deadline:
+                break
+            try:
+                response = filer.file(support.phone_for(n), key=f"fault-a-{n}-{uuid.uuid4()}", timeout=15)
+            except requests.RequestException as exc:
+                failures.append(f"filing {n}: {exc!r}")
+                continue
+            if response.status_code != 201:
+                failures.append(f"filing {n}: {response.status_code} {response.text[:300]}")
+                continue
+            accepted[response.json()["code"]] = time.time()
+            if len(accepted) >= 60:
+                kill_now.set()
+            if restarted.is_set():
+                counts["after_restart"] += 1
+                if len(accepted) >= 200 and counts["after_restart"] >= 20:
+                    break
+            time.sleep(0.03)
+        kill_now.set()
+
+    thread = threading.Thread(target=stream, name="filings", daemon=True)
+    thread.start()
+    try:
+        assert kill_now.wait(60), "60 filings took more than a minute"
+        killed_at = time.time()
+        private_rabbit.kill9()
+        time.sleep(3)
+        restart_seconds = private_rabbit.start()
+        back_at = private_rabbit.ready_at
+        restarted.set()
+        thread.join(150)
+        assert not thread.is_alive(), "the filing stream did not finish"
+    finally:
+        done.set()
+        thread.join(5)
+
+    assert not failures, f"{len(failures)} filings were not accepted:\n" + "\n".join(failures[:20])
+    codes = set(accepted)
+    assert len(codes) >= 200
+    filed_while_down = sum(1 for t in accepted.values() if killed_at <= t <= back_at)
+    assert filed_while_down > 0, "no filing happened while the broker was down"
+
+    drain_started = time.monotonic()
+
+    def drained():
+        cases = set(support.case_codes(suite))
+        sms = support.sms_per_code(support.sms_messages(suite), codes)
+        return codes <= cases and all(sms.values())
+
+    wait_until(drained, timeout=60, interval=0.5, message="the backlog did not drain within 60 s")
+    drain_seconds = time.monotonic() - drain_started
+    time.sleep(2)  # room for a late duplicate to show itself
+
+    cases = Counter(support.case_codes(suite))
+    assert set(cases) == codes, f"cases without a filing: {set(cases) - codes}; filings without a case: {codes - set(cases)}"
+    assert set(cases.values()) == {1}, f"dossiers with several cases: {[c for c, n in cases.items() if n > 1]}"
+    per_code = support.sms_per_code(support.sms_messages(suite), codes)
+    assert not [c for c, n in per_code.items() if n != 1], {c: n for c, n in per_code.items() if n != 1}
+    sms_total = support.sms_count(suite)
+    assert sms_total["total"] == sms_total["distinct_message_ids"] == len(codes), sms_total
+    for service, path in (("payment", "/v1/payments/"), ("postal", "/v1/shipments/")):
+        missing = [c for c in codes if support.get_officer(suite, service, path + c).status_code != 200]
+        assert not missing, f"{service} lost {len(missing)} dossiers, e.g. {missing[:5]}"
+
+    reconnect = {}
+    for service in suite.services:
+        entries = [e for e in suite.log_events(f"{service}-worker") if e.get("event") in ("relay.connected", "consumer.connected")]
+        for role in ("relay", "consumer"):
+            after = [support.log_time(e) for e in entries if e["event"] == f"{role}.connected" and support.log_time(e) > killed_at]
+            if role == "consumer" and not any(e["event"] == "consumer.connected" for e in entries):
+                continue  # a worker without a consumer
+            assert after, f"{service} {role} never reconnected after the broker came back"
+            reconnect[f"{service}.{role}"] = round(max(after[0] - back_at, 0.0), 2)
+    duplicates = sum(support.consumed(suite, s, "duplicate") for s in suite.services)
+    figures("FAULT-FIGURES", {
+        "filings_accepted": len(codes),
+        "filed_while_broker_down": filed_while_down,
+        "cases": sum(cases.values()),
+        "sms": sms_total["total"],
+        "duplicates_absorbed": int(duplicates),
+        "broker_restart_seconds": round(restart_seconds, 2),
+        "broker_down_seconds": round(back_at - killed_at, 2),
+        "drain_seconds": round(drain_seconds, 2),
+        "reconnect_seconds_after_broker_ready": reconnect,
+    })
+    slow = {k: v for k, v in reconnect.items() if v > RECONNECT_TARGET_S}
+    assert not slow, f"reconnected later than {RECONNECT_TARGET_S} s after the broker was back: {slow}"
+
+
+def test_notify_worker_killed_between_commit_and_ack_sends_the_sms_once(private_rabbit, start_suite, support):
+    suite = start_suite({"MOTCUA_AMQP_URL": private_rabbit.amqp_url}, PORT_OFFSET)
+    # The kit's fault switch: exit(86) right after the first handler commit, before the ack. A sender thread
+    # may have claimed the new message in that instant; a short lease keeps the wait for its release bounded.
+    suite.restart("notify-worker", {"MOTCUA_FAULT": "crash_after_commit", "NOTIFY_SEND_LEASE_SECONDS": "6"})
+    phone = support.phone_for(2)
+    filed = support.Filer(suite).file(phone)
+    assert filed.status_code == 201, filed.text
+    code = filed.json()["code"]
+
+    assert suite.wait_exit("notify-worker", timeout=20) == 86, suite.log_tail("notify-worker")
+    suite.restart("notify-worker")  # the redelivered event meets the inbox row the first run committed
+
+    wait_until(lambda: support.sms_messages(suite, to=phone), timeout=20, message="no SMS after the restart")
+    wait_until(lambda: support.consumed(suite, "notify", "duplicate", SUBMITTED) >= 1, timeout=15,
+               message="notify did not see the redelivery as a duplicate")
+    time.sleep(1.5)
+    messages = support.sms_messages(suite, to=phone)
+    assert len(messages) == 1 and code in messages[0]["text"], messages
+
+
+def test_every_event_delivered_twice_still_has_one_effect(private_rabbit, start_suite, support):
+    suite = start_suite({"MOTCUA_AMQP_URL": private_rabbit.amqp_url}, PORT_OFFSET)
+    connection, channel = channel_to(private_rabbit.amqp_url)
+    try:
+        tap = channel.queue_declare("test.tap", exclusive=True, arguments={"x-queue-type": "classic"}).method.queue
+        channel.queue_bind(tap, EVENTS_EXCHANGE, routing_key=SUBMITTED)
+        phone = support.phone_for(3)
+        filed = support.Filer(suite).file(phone)
+        assert filed.status_code == 201, filed.text
+        code = filed.json()["code"]
+        wait_until(lambda: support.sms_messages(suite, to=phone), timeout=10, message="the first delivery sent no SMS")
+        wait_until(lambda: support.get_officer(suite, "processing", f"/v1/dossiers/{code}").status_code == 200, timeout=10)
+
+        method, props, body = wait_until(lambda: (lambda got: got if got[0] else None)(channel.basic_get(tap, auto_ack=True)),
+                                         timeout=10, message="the tap saw no dossier.submitted")
+        envelope = json.loads(body)
+        assert envelope["subject"] == code and props.message_id == envelope["id"]
+        readers = consumers_of(SUBMITTED)
+        before = {s: support.consumed(suite, s, "duplicate", SUBMITTED) for s in readers}
+
+        channel.confirm_delivery()
+        channel.basic_publish(EVENTS_EXCHANGE, SUBMITTED, body, props, mandatory=True)  # the same bytes, same id
+
+        wait_until(lambda: all(support.consumed(suite, s, "duplicate", SUBMITTED) == before[s] + 1 for s in readers),
+                   timeout=10, message="not every consumer recorded the second delivery as a duplicate")
+    finally:
+        connection.close()
+    time.sleep(1.0)
+    assert support.case_codes(suite).count(code) == 1
+    assert len(support.sms_messages(suite, to=phone)) == 1
+    assert support.get_officer(suite, "payment", f"/v1/payments/{code}").status_code == 200
+    assert support.get_officer(suite, "postal", f"/v1/shipments/{code}").status_code == 200
+
+
+def test_a_malformed_message_is_dead_lettered_at_once_with_its_reason_and_consumers_keep_going(
+        private_rabbit, start_suite, support):
+    suite = start_suite({"MOTCUA_AMQP_URL": private_rabbit.amqp_url}, PORT_OFFSET)
+    readers = consumers_of(SUBMITTED)
+    message_id = str(uuid.uuid4())
+    connection, channel = channel_to(private_rabbit.amqp_url)
+    try:
+        channel.confirm_delivery()
+        published_at = time.monotonic()
+        channel.basic_publish(
+            EVENTS_EXCHANGE, SUBMITTED, b"\x00{ this is not an event",
+            pika.BasicProperties(message_id=message_id, type=SUBMITTED, content_type="application/json", delivery_mode=2),
+            mandatory=True,
+        )
+        reasons = {}
+        for service in readers:
+            def dead_letter(service=service):
+                method, props, _body = channel.basic_get(f"{service}.events.dead", auto_ack=False)
+                if method is None:
+                    return None
+                channel.basic_ack(method.delivery_tag)
+                return props if props.message_id == message_id else None
+
+            props = wait_until(dead_letter, timeout=5, interval=0.1, message=f"{service} did not dead-letter the garbage")
+            reasons[service] = props.headers[REASON_HEADER]
+        assert time.monotonic() - published_at < 5
+    finally:
+        connection.close()
+    for service, reason in reasons.items():
+        assert "not JSON" in reason, (service, reason)
+        assert support.consumed(suite, service, "dead") >= 1
+
+    phone = support.phone_for(4)
+    filed = support.Filer(suite).file(phone)
+    assert filed.status_code == 201, filed.text
+    code = filed.json()["code"]
+    messages = wait_until(lambda: support.sms_messages(suite, to=phone), timeout=10,
+                          message="after the garbage, a normal filing got no SMS")
+    assert code in messages[0]["text"]
+    wait_until(lambda: support.get_officer(suite, "processing", f"/v1/dossiers/{code}").status_code == 200, timeout=10)
+
+
+def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_retries_and_replayed_once_fixed(
+        private_rabbit, start_suite, support):
+    retry_env = {"MOTCUA_MAX_RETRIES": "2", "MOTCUA_RETRY_DELAYS_MS": "200,400"}
+    suite = start_suite({"MOTCUA_AMQP_URL": private_rabbit.amqp_url}, PORT_OFFSET,
+                        process_env={"processing-worker": retry_env})
+    cases_table = importlib.import_module("processing.models").cases.name
+    # A real failure inside the handler's transaction: every insert into the cases table aborts. (chmod 0444
+    # on the SQLite file would not do: the worker holds it open already, and root ignores file modes.)
+    database = sqlite3.connect(suite.database_path("processing"), timeout=10)
+    try:
+        database.execute(f"CREATE TRIGGER test_fault BEFORE INSERT ON {cases_table} "
+                         "BEGIN SELECT RAISE(ABORT, 'injected fault: cases refuse inserts'); END")
+        database.commit()
+
+        phone = support.phone_for(5)
+        filed = support.Filer(suite).file(phone)
+        assert filed.status_code == 201, filed.text
+        code = filed.json()["code"]
+        wait_until(lambda: support.sms_messages(suite, to=phone), timeout=10,
+                   message="the other consumers should be unaffected by processing's failure")
+
+        connection, channel = channel_to(private_rabbit.amqp_url)
+        try:
+            wait_until(lambda: queue_depth(channel, "processing.events.dead") == 1, timeout=15,
+                       message="processing did not dead-letter the event after its retries")
+            method, props, _ = channel.basic_get("processing.events.dead", auto_ack=False)
+            assert props.message_id and "injected fault" in props.headers[REASON_HEADER]
+            assert "3 times" in props.headers[REASON_HEADER]  # the first attempt and MOTCUA_MAX_RETRIES=2 retries
+            channel.basic_nack(method.delivery_tag, requeue=True)
+        finally:
+            connection.close()
+        assert support.consumed(suite, "processing", "retried", SUBMITTED) == 2
+        assert support.consumed(suite, "processing", "dead", SUBMITTED) == 1
+        assert support.get_officer(suite, "processing", f"/v1/dossiers/{code}").status_code == 404
+
+        database.execute("DROP TRIGGER test_fault")  # the fix
+        database.commit()
+    finally:
+        database.close()
+
+    replay = subprocess.run(
+        [python(), "-m", "processing.manage", "replay-dead"], cwd=ROOT, env=suite.processes["processing-worker"].env,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert replay.returncode == 0, replay.stderr
+    assert json.loads(replay.stdout.strip().splitlines()[-1])["replayed"] == 1
+    case = wait_until(lambda: (lambda r: r.json() if r.status_code == 200 else None)(
+        support.get_officer(suite, "processing", f"/v1/dossiers/{code}")), timeout=10,
+        message="the replayed event did not open the case")
+    assert case["code"] == code
+    connection, channel = channel_to(private_rabbit.amqp_url)
+    try:
+        assert queue_depth(channel, "processing.events.dead") == 0
+    finally:
+        connection.close()
