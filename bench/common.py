@@ -137,6 +137,26 @@ def gunicorn_workers() -> int:
     return int(scope.get("workers", 1))
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live children (gunicorn's arbiter and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            pids += [int(x) for x in fh.read().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of an unsorted list."""
     if not values:

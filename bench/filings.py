@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 
 import requests
 
@@ -26,6 +27,10 @@ def procedures(base: str) -> list[dict]:
 
 def _upload(base: str, name: str) -> str:
     answer = requests.post(f"{base}/v1/uploads", files={"file": (f"{name}.pdf", TINY_PDF, "application/pdf")}, timeout=10)
+    if answer.status_code in (404, 405, 415):
+        # No upload endpoint in this intake build: an id of the right shape; the check filing below
+        # tells whether intake accepts it.
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"bench/{name}").hex
     if answer.status_code != 201:
         raise RuntimeError(f"upload refused ({answer.status_code}): {answer.text[:300]}")
     return answer.json()["id"]

@@ -20,6 +20,8 @@ def table(results: list[dict], machine: dict) -> str:
         f"Mot Cua bench — {machine.get('cores')} cores (load client, servers and RabbitMQ share them), "
         f"Python {machine.get('python')}, SQLite {machine.get('sqlite')}, RabbitMQ {machine.get('rabbitmq')}, "
         f"commit {str(machine.get('git_commit'))[:10]}{' (dirty)' if machine.get('git_dirty') else ''}",
+        f"load average at start {machine.get('loadavg_at_start', ['?'])[0]:.2f} (other work on the machine skews "
+        f"absolute figures; ratios compare sides measured minutes apart)",
         "",
         f"{'test':<5} {'measured':>14} {'baseline':>14} {'ratio':>7} {'target':>8}  {'verdict':<7} notes",
         "-" * 110,
@@ -32,13 +34,20 @@ def table(results: list[dict], machine: dict) -> str:
         if r["id"] == "T4":
             lines.append(
                 f"{'T4':<5} {'p50 ' + _fmt(r['p50_ms']) + ' ms':>14} {'p99 ' + _fmt(r['p99_ms']) + ' ms':>14} "
-                f"{'–':>7} {'50/250ms':>8}  {verdict:<7} open loop {r['rate_per_s']:.0f}/s x {r['duration_s']:.0f} s "
-                f"({r['rate_source']}); {r['sms_matched']}/{r['filings_accepted']} SMS matched, "
-                f"{r['http_errors']} HTTP errors; HTTP p99 {_fmt(r['http_p99_ms'])} ms"
+                f"{'–':>7} {'50/250ms':>8}  {verdict:<7} open loop {r['rate_per_s']:.1f}/s x {r['duration_s']:.0f} s; "
+                f"{r['sms_matched']}/{r['filings_accepted']} SMS matched, {r['http_errors']} HTTP errors; "
+                f"HTTP p50/p99 {_fmt(r['http_p50_ms'])}/{_fmt(r['http_p99_ms'])} ms"
             )
+            lines.append(f"      rate: {r['rate_source']}; suite CPU during the run {r['cpu_cores_total']:.2f} cores")
+            stages = r.get("stages_ms") or {}
+            if stages and "error" not in stages:
+                lines.append("      hops p50/p99 ms: " + ", ".join(
+                    f"{name} {_fmt(v['p50'])}/{_fmt(v['p99'])}" for name, v in stages.items()))
             continue
         notes = {
-            "T1": lambda: f"{r['load']}; gunicorn {r['gunicorn']['workers']} sync workers; client shares the cores",
+            "T1": lambda: (f"{r['load']}, gunicorn {r['gunicorn']['workers']} sync workers, client shares the cores; "
+                           f"server CPU/request {r['server_cpu_ms_per_request']['intake']:.2f} vs "
+                           f"{r['server_cpu_ms_per_request']['bare']:.2f} ms (CPU ratio {r['cpu_ratio']:.2f})"),
             "T2": lambda: f"{r['events']} events, window {r['relay_window']}, batch {r['relay_batch']}, quorum queue",
             "T3": lambda: f"{r['events']} events, prefetch {r['prefetch']}, processing's handler",
         }.get(r["id"], lambda: "")()

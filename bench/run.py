@@ -13,9 +13,8 @@ from .common import log, machine_info
 
 TESTS = ("T1", "T2", "T3", "T4")
 # T4's open-loop rate is half of T1's maximum, but never more than the 2-core box sustains with the whole
-# suite (ten service processes, three simulators, RabbitMQ and the client) running: above this the
-# queues grow for as long as the run lasts and the figure measures the backlog, not the path.
-T4_RATE_CAP = float(os.environ.get("BENCH_T4_RATE_CAP", "40"))
+# suite running (t4_latency calibrates that in the same run): above it the queues grow for as long as the
+# run lasts and the figure measures the backlog, not the path.
 T4_RATE_WITHOUT_T1 = 20.0
 
 
@@ -25,7 +24,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds per load run (T1 each side, T4 open loop); default 10 for T1, 20 for T4")
     parser.add_argument("--quick", action="store_true", help="a short smoke run: small counts, one round")
-    parser.add_argument("--t4-rate", type=float, default=None, help="T4 rate per second (default: T1 max / 2, capped)")
+    parser.add_argument("--t4-rate", type=float, default=None,
+                        help="T4 rate per second, no calibration (default: T1 max / 2, capped by a calibration)")
     args = parser.parse_args(argv)
     args.only = [t.strip().upper() for t in args.only.split(",") if t.strip()]
     unknown = set(args.only) - set(TESTS)
@@ -95,17 +95,17 @@ def _run_one(test: str, args: argparse.Namespace, quick: bool, t1_max: float | N
         from . import t3_consumer
 
         return t3_consumer.run(events=500 if quick else 4000, rounds=1 if quick else 3)
+    duration_t4 = args.duration or (5.0 if quick else 20.0)
     from . import t4_latency
 
     if args.t4_rate:
-        rate, source = args.t4_rate, "given by --t4-rate"
-    elif t1_max:
-        rate = min(t1_max / 2, T4_RATE_CAP)
-        source = (f"half of T1's {t1_max:,.0f}/s" + (f", capped at {T4_RATE_CAP:.0f}/s for the 2-core box"
-                                                       if t1_max / 2 > T4_RATE_CAP else ""))
+        return t4_latency.run(wanted_rate=args.t4_rate, duration=duration_t4, rate_source="given by --t4-rate",
+                              calibrate=False)
+    if t1_max:
+        wanted, source = t1_max / 2, f"half of T1's {t1_max:,.0f}/s"
     else:
-        rate, source = T4_RATE_WITHOUT_T1, "T1 not run: fixed default"
-    return t4_latency.run(rate=rate, duration=args.duration or (5.0 if quick else 20.0), rate_source=source)
+        wanted, source = T4_RATE_WITHOUT_T1, "no T1 figure in this run: fixed default"
+    return t4_latency.run(wanted_rate=wanted, duration=duration_t4, rate_source=source)
 
 
 if __name__ == "__main__":
