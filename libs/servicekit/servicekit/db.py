@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import logging
 import os
+import random
+import sqlite3
+import time
 import socket
 import threading
 from contextlib import contextmanager
@@ -40,7 +43,7 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -49,8 +52,35 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection):
         # A deferred transaction that reads and then writes can fail with SQLITE_BUSY at once, whatever
         # busy_timeout says (the lock upgrade would deadlock). Writers take the lock up front instead.
-        mode = "DEFERRED" if conn.get_execution_options().get("readonly") else "IMMEDIATE"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if conn.get_execution_options().get("readonly"):
+            conn.exec_driver_sql("BEGIN DEFERRED")  # WAL readers never wait for the writer
+            return
+        _begin_immediate(conn.connection.dbapi_connection)
+
+
+# SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 ms... between tries: far longer than a
+# filing transaction holds the write lock (~0.3 ms), so several gunicorn workers spent most of their
+# time asleep. Taking the lock, we try again after a short randomised pause instead; every other
+# statement keeps the normal busy_timeout.
+_BUSY_TIMEOUT_MS = 10000
+
+
+def _begin_immediate(dbapi_conn) -> None:
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    pause = 0.0001
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 1.5, 0.005)
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
 
 
 def after_commit(conn: Connection, callback: Callable[[], None]) -> None:

@@ -1,6 +1,7 @@
 """Idempotency keys: same key and body replays the first answer; same key, other body is a 409."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 
@@ -29,11 +30,17 @@ def body_hash(payload) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=None)
+def _statements(table: sa.Table):
+    """Built once per table: statement construction costs more than running it on the filing path."""
+    select = sa.select(table.c.request_hash, table.c.status_code, table.c.response_body).where(
+        table.c.scope == sa.bindparam("s"), table.c.key == sa.bindparam("k")
+    )
+    return select, table.insert()
+
+
 def find_replay(conn: Connection, table: sa.Table, scope: str, key: str, request_hash: str) -> tuple[int, dict] | None:
-    row = conn.execute(
-        sa.select(table.c.request_hash, table.c.status_code, table.c.response_body)
-        .where(table.c.scope == scope, table.c.key == key)
-    ).first()
+    row = conn.execute(_statements(table)[0], {"s": scope, "k": key}).first()
     if row is None:
         return None
     if row.request_hash != request_hash:
@@ -47,8 +54,9 @@ def store_response(
     # The primary key settles a race between two requests with one key: the loser's transaction fails
     # and its caller retries, finding the winner's answer to replay.
     conn.execute(
-        table.insert().values(
-            scope=scope, key=key, request_hash=request_hash, status_code=status,
-            response_body=json.dumps(body, ensure_ascii=False, default=str), created_at=now(),
-        )
+        _statements(table)[1],
+        {
+            "scope": scope, "key": key, "request_hash": request_hash, "status_code": status,
+            "response_body": json.dumps(body, ensure_ascii=False, default=str), "created_at": now(),
+        },
     )

@@ -7,6 +7,7 @@ one-second tick sweeps for anything the doorbell missed and reports rows stuck u
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -69,21 +70,28 @@ def record_message(
     headers: dict | None = None,
 ) -> str:
     """The general form: any message to any exchange (postal's dispatch orders use it)."""
+    # One prebuilt statement with a parameter dict: building `.values(...)` per call costs ~150 µs.
     conn.execute(
-        outbox.insert().values(
-            event_id=event_id,
-            type=type_,
-            exchange=exchange,
-            routing_key=routing_key,
-            subject=subject,
-            body=to_json_bytes(body).decode("utf-8"),
-            headers=json.dumps(headers) if headers else None,
-            created_at=now(),
-            attempts=0,
-        )
+        _insert_statement(outbox),
+        {
+            "event_id": event_id,
+            "type": type_,
+            "exchange": exchange,
+            "routing_key": routing_key,
+            "subject": subject,
+            "body": to_json_bytes(body).decode("utf-8"),
+            "headers": json.dumps(headers) if headers else None,
+            "created_at": now(),
+            "attempts": 0,
+        },
     )
     conn.info["outbox_rows"] = conn.info.get("outbox_rows", 0) + 1
     return event_id
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_statement(table: sa.Table):
+    return table.insert()
 
 
 class OutboxRelay:

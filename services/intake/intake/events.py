@@ -1,10 +1,7 @@
 """Event types intake publishes, with their payload schemas and examples (intake consumes none yet)."""
-import json
-from dataclasses import dataclass, field
+from marshmallow import fields, validate
 
-from marshmallow import Schema, fields, validate
-
-from servicekit.events import Catalog, EventSchema, EventType
+from servicekit.events import Catalog, EventSchema
 
 PUBLISHES = Catalog("intake")
 
@@ -87,33 +84,8 @@ DOSSIER_SUBMITTED_EXAMPLE = {
     "fees": {"procedure_vnd": 0, "postal_vnd": 10000},
 }
 
-@dataclass
-class ReusedSchemaEventType(EventType):
-    """The kit's EventType, checking outgoing data with one schema instance instead of a new one per event.
 
-    A marshmallow schema instance deep-copies its fields and builds every nested schema: about 1 ms per
-    dossier.submitted.v1 on the filing path, which is benchmarked. Instances are reusable, so build it once.
-    """
-
-    _checker: Schema = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self):
-        self._checker = self.schema()
-
-    def dump(self, data: dict) -> dict:
-        errors = self._checker.validate(data)
-        if errors:
-            raise ValueError(f"{self.name}: refusing to publish invalid data: {errors}")
-        return json.loads(json.dumps(data, default=str, ensure_ascii=False))
-
-
-def _publishes(name: str, schema: type[Schema], example: dict, description: str) -> EventType:
-    PUBLISHES.add(name, schema, example, description)  # the kit's checks (no type declared twice)
-    PUBLISHES.types[name] = ReusedSchemaEventType(name, schema, example, description)
-    return PUBLISHES.types[name]
-
-
-DOSSIER_SUBMITTED = _publishes(
+DOSSIER_SUBMITTED = PUBLISHES.add(
     "dossier.submitted.v1",
     DossierSubmittedSchema,
     DOSSIER_SUBMITTED_EXAMPLE,
