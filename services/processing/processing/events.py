@@ -38,3 +38,18 @@ class DossierSubmittedSchema(EventSchema):
 
 
 CONSUMES.add("dossier.submitted.v1", DossierSubmittedSchema, example={}, description="opens a case")
+
+
+class NotificationSentSchema(EventSchema):
+    message_id = fields.String(required=True)
+    dossier_code = fields.String(required=True)
+    kind = fields.String(required=True)
+    channel = fields.String(required=True)
+
+
+class NotificationFailedSchema(NotificationSentSchema):
+    reason = fields.String(required=True)
+
+
+CONSUMES.add("notification.sent.v1", NotificationSentSchema, example={}, description="audit: the citizen was told")
+CONSUMES.add("notification.failed.v1", NotificationFailedSchema, example={}, description="audit: telling the citizen failed")
