@@ -9,7 +9,6 @@ are read from deploy/Procfile, so what the tests start is exactly what `make run
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -193,6 +192,7 @@ class Suite:
         self.log_dir = self.base_dir / "logs"
         self.env = self._environment(env_overrides or {})
         self.processes: dict[str, Process] = {}
+        self.consumers: dict[str, bool] = {}  # service -> whether its worker runs a consumer (known after migrate)
         procfile = read_procfile()
         for name in self.process_names():
             if name not in procfile:
@@ -278,6 +278,9 @@ class Suite:
                         f.unlink()
                 prom.mkdir(parents=True, exist_ok=True)
             self.migrate(*self.services)
+            # The worker runs a consumer exactly when the service has a subscription, which is also when
+            # `manage migrate` declared its queue; a worker without one is ready once its relay is.
+            self.consumers = {s: queue_exists(self.env["MOTCUA_AMQP_URL"], f"{s}.events") for s in self.services}
             for name in self.process_names():
                 self.processes[name].start()
             self.wait_ready(self.process_names())
@@ -342,7 +345,7 @@ class Suite:
             return http_status(self.url(service, "/readyz")) == 200
         if role == "worker" and service in SERVICE_PORTS:
             events = {line.get("event") for line in self.log_events(name)}
-            expected = WORKER_READY_EVENTS if consumes_events(service) else ("relay.connected",)
+            expected = WORKER_READY_EVENTS if self.consumers.get(service, True) else ("relay.connected",)
             return all(e in events for e in expected)
         return http_status(self.url(name, "/healthz")) == 200
 
@@ -405,13 +408,22 @@ class Suite:
         return events
 
 
-def consumes_events(service: str) -> bool:
-    """Whether the service's worker runs a consumer: its events catalogue declares consumed types."""
+def queue_exists(amqp_url: str, queue: str) -> bool:
+    """Whether `manage migrate` declared this queue (a passive declare: it never creates one)."""
+    import pika  # only here: the rest of the launcher needs no broker client
+
     try:
-        module = importlib.import_module(f"{service}.events")
-    except ImportError:
-        return True  # cannot tell: wait for both halves, the safe side
-    return bool(getattr(getattr(module, "CONSUMES", None), "types", None))
+        connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    except pika.exceptions.AMQPError:
+        return False
+    try:
+        connection.channel().queue_declare(queue, passive=True)
+        return True
+    except pika.exceptions.ChannelClosedByBroker:
+        return False
+    finally:
+        if connection.is_open:
+            connection.close()
 
 
 def python() -> str:
