@@ -54,6 +54,34 @@ CONSUMES.add(
     description="renders and stores one message per channel the applicant chose and can receive",
 )
 
+
+class PaymentRequestedSchema(EventSchema):
+    # Sized like the messages' own column, so an over-long code is dead-lettered as malformed rather
+    # than failing the insert on every retry.
+    dossier_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=25))
+    amount_vnd = fields.Integer(required=True, validate=validate.Range(min=1))
+    expires_at = fields.AwareDateTime(required=True)
+    # qr_payload is not read: the message links to intake's rendering of it (an SMS cannot carry an image).
+
+
+CONSUMES.add(
+    "payment.requested.v1",
+    PaymentRequestedSchema,
+    example={
+        "dossier_code": "000.00.06.H56-261124-0001",
+        "reference": "MCK7QX2MZP4A",
+        "amount_vnd": 50000,
+        "qr_payload": (
+            "00020101021238570010A00000072701270006970436011300110012345670208QRIBFTTA53037045405500005802VN"
+            "62740125000.00.06.H56-261124-00010512MCK7QX2MZP4A0825Le phi ho so MCK7QX2MZP4A63047B68"
+        ),
+        "expires_at": "2026-11-27T02:00:00.000Z",
+    },
+    description="tells the applicant, on the channels they chose at filing, the fee, the reference, the "
+                "deadline and the link to the payment QR",
+)
+
 _CHANNEL = validate.OneOf(("sms", "zalo", "email"))
 
 

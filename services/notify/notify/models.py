@@ -1,4 +1,4 @@
-"""Notify's tables: templates, messages, delivery attempts and receipts, plus the kit's outbox and inbox."""
+"""Notify's tables: recipients, templates, messages, delivery attempts and receipts, plus the kit's outbox and inbox."""
 import sqlalchemy as sa
 
 from servicekit.tables import UTCDateTime, add_kit_tables
@@ -10,6 +10,21 @@ outbox, inbox, idempotency_keys = add_kit_tables(metadata)
 # error (next_attempt_at set) or when the lease runs out; sending -> failed on a permanent error.
 STATUSES = ("created", "sending", "sent", "delivered", "failed")
 CHANNELS = ("sms", "zalo", "email")
+
+# Who to tell about a dossier, as dossier.submitted.v1 named them. Later events (payment.requested.v1)
+# carry only the dossier code, so notify keeps the applicant's contact here instead of asking intake.
+recipients = sa.Table(
+    "recipients",
+    metadata,
+    sa.Column("dossier_code", sa.String(40), primary_key=True),
+    sa.Column("agency_code", sa.String(40), nullable=False),  # messages carry it: the admin list filters by it
+    sa.Column("full_name", sa.Text, nullable=False),
+    # Only addresses a message can go to: the phone in 84... form, a well-formed email; else NULL.
+    sa.Column("phone", sa.String(15)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("notify_channels", sa.Text, nullable=False),  # JSON list, as the applicant chose them
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
 
 templates = sa.Table(
     "templates",

@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from .models import delivery_attempts, messages, receipts, templates
+from .models import delivery_attempts, messages, receipts, recipients, templates
 
 # A receipt means something only while the gateway may hold the message: being sent, sent, or waiting
 # to be retried after an attempt whose answer never came (a timeout: the gateway may have stored it, and
@@ -23,6 +23,20 @@ def _insert(conn: Connection, table: sa.Table):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table)
+
+
+# ---- recipients --------------------------------------------------------------------------------
+def insert_recipient(conn: Connection, **values) -> bool:
+    """False when the dossier's recipient is already known: the first dossier.submitted.v1 wins, as it
+    does for the messages."""
+    result = conn.execute(
+        _insert(conn, recipients).values(**values).on_conflict_do_nothing(index_elements=["dossier_code"])
+    )
+    return result.rowcount == 1
+
+
+def get_recipient(conn: Connection, dossier_code: str):
+    return conn.execute(sa.select(recipients).where(recipients.c.dossier_code == dossier_code)).first()
 
 
 # ---- templates ---------------------------------------------------------------------------------

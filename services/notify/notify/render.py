@@ -36,6 +36,11 @@ def local_time(moment: datetime) -> str:
     return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
+def vnd(amount: int) -> str:
+    """Whole VND the Vietnamese way, with dots between thousands: 1250000 -> '1.250.000'."""
+    return f"{amount:,}".replace(",", ".")
+
+
 def clip(value: str, limit: int | None) -> str:
     if limit is None or len(value) <= limit:
         return value
@@ -98,12 +103,14 @@ def render(template: Template, values: dict[str, str]) -> Rendered:
     return Rendered(text=text, subject=subject)
 
 
-def submitted_values(dossier: dict, tracking_url: str) -> dict[str, str]:
-    """Placeholder values for dossier.submitted.v1.
+def tracking_link(tracking_url: str, code: str) -> str:
+    """The dossier's page at intake. It carries the dossier code only: an SMS is no place for the
+    citizen's ID number, and intake's lookup asks for it anyway."""
+    return tracking_url + quote(code, safe="")
 
-    The tracking link carries the dossier code only: an SMS is no place for the citizen's ID number,
-    and intake's lookup asks for it anyway.
-    """
+
+def submitted_values(dossier: dict, tracking_url: str) -> dict[str, str]:
+    """Placeholder values for dossier.submitted.v1."""
     code = dossier["code"]
     return {
         "code": code,
@@ -112,7 +119,24 @@ def submitted_values(dossier: dict, tracking_url: str) -> dict[str, str]:
         "agency": dossier["agency"].get("name") or dossier["agency"]["code"],
         "time": local_time(dossier["submitted_at"]),
         "via": "trực tuyến" if dossier.get("channel", "online") == "online" else "tại Bộ phận Một cửa",
-        "url": tracking_url + quote(code, safe=""),
+        "url": tracking_link(tracking_url, code),
+    }
+
+
+def payment_values(payment: dict, name: str, tracking_url: str) -> dict[str, str]:
+    """Placeholder values for payment.requested.v1; `name` comes from the dossier's recipient row.
+
+    The link is intake's image of the order's VietQR under the dossier's page, so the SMS stays short
+    and the citizen scans the same code the bank app expects.
+    """
+    code = payment["dossier_code"]
+    return {
+        "code": code,
+        "name": name,
+        "amount": vnd(payment["amount_vnd"]),
+        "reference": payment["reference"],
+        "deadline": local_time(payment["expires_at"]),
+        "url": tracking_link(tracking_url, code) + "/payment-qr.png",
     }
 
 
@@ -120,4 +144,5 @@ SAMPLE_VALUES = {
     "code": "000.00.06.H56-261124-0001", "procedure": "Đăng ký khai sinh", "name": "Đặng Thị Ngọc Ánh",
     "agency": "UBND phường Phúc Yên", "time": "24/11/2026 09:00", "via": "trực tuyến",
     "url": "http://127.0.0.1:8001/v1/dossiers/000.00.06.H56-261124-0001",
+    "amount": "50.000", "reference": "MCK7QX2MZP4A", "deadline": "27/11/2026 09:00",
 }

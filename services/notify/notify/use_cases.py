@@ -21,11 +21,13 @@ from . import queries
 from .events import PUBLISHES
 from .metrics import NOTIFICATIONS
 from .models import CHANNELS, outbox
-from .render import SAMPLE_VALUES, Template, render, submitted_values
+from .render import SAMPLE_VALUES, Template, payment_values, render, submitted_values
 
 log = logging.getLogger(__name__)
 
+# Message kinds: the event type without its version.
 SUBMITTED = "dossier.submitted"
+PAYMENT = "payment.requested"
 
 
 def _count_after_commit(conn: Connection, channel: str, status: str) -> None:
@@ -66,23 +68,68 @@ def _address(channel: str, applicant: dict) -> str | None:
     return email if len(email) <= 254 and _EMAIL.match(email) else None
 
 
+def remember_recipient(conn: Connection, dossier: dict) -> None:
+    """Keep who to tell about this dossier: later events (payment.requested.v1) name only its code.
+
+    Written even when no channel was chosen, so those events find the dossier known and end quietly
+    instead of being retried as if it had not arrived yet.
+    """
+    applicant = dossier["applicant"]
+    queries.insert_recipient(
+        conn, dossier_code=dossier["code"], agency_code=dossier["agency"]["code"], full_name=applicant["full_name"],
+        phone=_address("sms", applicant), email=_address("email", applicant),
+        notify_channels=json.dumps(list(dossier.get("notify_channels") or [])), created_at=now(),
+    )
+
+
 def create_submitted_messages(conn: Connection, dossier: dict, *, event_id: str, tracking_url: str) -> list[str]:
     """One `created` message per channel the applicant chose and can receive; no network I/O here.
 
     Returns the ids of the messages created now (none when the dossier already has them).
     """
-    code = dossier["code"]
-    wanted = [c for c in dict.fromkeys(dossier.get("notify_channels") or []) if c in CHANNELS]
-    for unknown in set(dossier.get("notify_channels") or []) - set(CHANNELS):
+    return _create_messages(
+        conn, kind=SUBMITTED, code=dossier["code"], agency_code=dossier["agency"]["code"],
+        channels=dossier.get("notify_channels") or [], applicant=dossier["applicant"],
+        values=submitted_values(dossier, tracking_url), event_id=event_id,
+    )
+
+
+class RecipientNotKnownYet(Exception):
+    """An event about a dossier whose dossier.submitted.v1 notify has not handled yet.
+
+    Deliberately an ordinary exception, not MalformedEvent: the event is sound, only early (the
+    dossier event may be held by another worker copy, or waiting in a retry queue after a failure),
+    so the kit retries it after a delay and, should the dossier event never come, dead-letters it for
+    replay instead of dropping the citizen's payment notice.
+    """
+
+
+def create_payment_messages(conn: Connection, payment: dict, *, event_id: str, tracking_url: str) -> list[str]:
+    """One `created` message per channel the applicant chose at filing, telling them the fee to pay."""
+    recipient = queries.get_recipient(conn, payment["dossier_code"])
+    if recipient is None:
+        raise RecipientNotKnownYet(payment["dossier_code"])
+    return _create_messages(
+        conn, kind=PAYMENT, code=payment["dossier_code"], agency_code=recipient.agency_code,
+        channels=json.loads(recipient.notify_channels), applicant={"phone": recipient.phone, "email": recipient.email},
+        values=payment_values(payment, recipient.full_name, tracking_url), event_id=event_id,
+    )
+
+
+def _create_messages(conn: Connection, *, kind: str, code: str, agency_code: str, channels: list[str],
+                     applicant: dict, values: dict[str, str], event_id: str) -> list[str]:
+    """The ids of the messages of this kind created now; the unique (dossier, kind, channel) key makes a
+    re-published event create none."""
+    wanted = [c for c in dict.fromkeys(channels) if c in CHANNELS]
+    for unknown in set(channels) - set(CHANNELS):
         log.warning("unknown notification channel skipped", extra={"event": "notify.channel_unknown", "channel": unknown})
     if not wanted:
         return []
-    by_channel = {row.channel: Template.from_row(row) for row in queries.list_templates(conn, SUBMITTED)}
-    values = submitted_values(dossier, tracking_url)
+    by_channel = {row.channel: Template.from_row(row) for row in queries.list_templates(conn, kind)}
     moment = now()
     created = []
     for channel in wanted:
-        to = _address(channel, dossier["applicant"])
+        to = _address(channel, applicant)
         if to is None:
             log.info("applicant cannot receive on this channel",
                      extra={"event": "notify.no_address", "channel": channel})
@@ -91,11 +138,11 @@ def create_submitted_messages(conn: Connection, dossier: dict, *, event_id: str,
         if template is None:
             # Reference data missing is a deployment error: fail the event so it is retried, then
             # dead-lettered for replay once the seed has run; never drop it silently.
-            raise LookupError(f"no template for {SUBMITTED}/{channel}: run `python -m notify.manage seed`")
+            raise LookupError(f"no template for {kind}/{channel}: run `python -m notify.manage seed`")
         rendered = render(template, values)
         message_id = str(uuid.uuid4())
         inserted = queries.insert_message(
-            conn, id=message_id, dossier_code=code, agency_code=dossier["agency"]["code"], kind=SUBMITTED,
+            conn, id=message_id, dossier_code=code, agency_code=agency_code, kind=kind,
             channel=channel, to_address=to, subject=rendered.subject, text=rendered.text,
             zalo_template_id=rendered.zalo_template_id,
             params=json.dumps(rendered.params, ensure_ascii=False) if rendered.params is not None else None,
@@ -106,7 +153,7 @@ def create_submitted_messages(conn: Connection, dossier: dict, *, event_id: str,
             created.append(message_id)
             _count_after_commit(conn, channel, "created")
             log.info("message created", extra={"event": "notify.message_created", "message_id": message_id,
-                                               "channel": channel, "to": mask_digits(to)})
+                                               "kind": kind, "channel": channel, "to": mask_digits(to)})
     return created
 
 

@@ -85,6 +85,39 @@ def submit(db, settings, dossier_submitted):
     return _submit
 
 
+def _payment_requested(dossier_code="000.00.06.H56-261124-0001", **overrides):
+    # Shaped like payment's registered example (services/payment/payment/events.py).
+    data = {
+        "dossier_code": dossier_code,
+        "reference": "MCK7QX2MZP4A",
+        "amount_vnd": 50000,
+        "qr_payload": (
+            "00020101021238570010A00000072701270006970436011300110012345670208QRIBFTTA53037045405500005802VN"
+            "62740125000.00.06.H56-261124-00010512MCK7QX2MZP4A0825Le phi ho so MCK7QX2MZP4A63047B68"
+        ),
+        "expires_at": "2026-11-27T02:00:00.000Z",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def payment_requested():
+    """Factory for payment.requested.v1 payloads as payment publishes them."""
+    return _payment_requested
+
+
+@pytest.fixture
+def request_payment(db, settings, payment_requested):
+    """Deliver payment.requested.v1 the way the consumer does; returns the kit's outcome."""
+
+    def _request(event_id=None, wake=None, **kwargs):
+        return deliver_event(db, inbox, build_subscription(settings, wake=wake), "notify", "payment.requested.v1",
+                             payment_requested(**kwargs), event_id=event_id)
+
+    return _request
+
+
 @pytest.fixture
 def rows(db):
     """All rows of a table (messages by default), read in a transaction of their own."""

@@ -3,7 +3,7 @@ import json
 from datetime import datetime, timezone
 
 from notify.manage import TEMPLATES
-from notify.render import Template, fold_sms, local_time, render
+from notify.render import Template, fold_sms, local_time, render, vnd
 
 # Every Vietnamese vowel with every tone, both cases, đ/Đ, and the punctuation word processors add.
 VIETNAMESE = (
@@ -26,7 +26,8 @@ def test_decomposed_input_folds_like_precomposed_input():
 
 def test_no_template_ever_renders_a_question_mark():
     items = json.load(open(TEMPLATES, encoding="utf-8"))["templates"]
-    values = {name: VIETNAMESE for name in ("code", "procedure", "name", "agency", "time", "via", "url")}
+    placeholders = ("code", "procedure", "name", "agency", "time", "via", "url", "amount", "reference", "deadline")
+    values = {name: VIETNAMESE for name in placeholders}
     assert items
     for item in items:
         template = Template.from_json(item)
@@ -51,3 +52,7 @@ def test_long_values_are_clipped_to_the_templates_limits():
                         limits={"name": 30})
     rendered = render(template, {"name": "Công ty TNHH Thương mại Dịch vụ Xuất nhập khẩu Phúc Yên"})
     assert len(rendered.params["name"]) == 30 and rendered.params["name"].endswith("...")
+
+
+def test_amounts_are_written_with_dots_between_thousands():
+    assert [vnd(n) for n in (500, 50000, 1250000, 10000000000)] == ["500", "50.000", "1.250.000", "10.000.000.000"]

@@ -5,12 +5,20 @@ import time
 from dataclasses import replace
 
 import pika
+from prometheus_client import REGISTRY
 
 from servicekit.events import make_envelope, to_json_bytes
 from servicekit.testing import wait_until
 from servicekit.topology import EVENTS_EXCHANGE, declare_exchanges
 
 from notify.worker import NotifyWorker
+
+
+def publish(channel, type_, data, subject):
+    envelope = make_envelope(type_, "test", data, subject=subject)
+    channel.basic_publish(EVENTS_EXCHANGE, type_, to_json_bytes(envelope),
+                          pika.BasicProperties(message_id=envelope["id"], type=type_,
+                                               content_type="application/json", delivery_mode=2))
 
 
 def test_worker_turns_a_filed_dossier_into_an_sms_within_milliseconds(settings, db, gateway, amqp_url,
@@ -49,6 +57,36 @@ def test_worker_turns_a_filed_dossier_into_an_sms_within_milliseconds(settings, 
         wait_until(lambda: events.extend(sent_events()) or len(events) >= 10, timeout=10)
         assert {e["type"] for e in events} == {"notification.sent.v1"}
         assert {e["data"]["message_id"] for e in events} == {row.id for row in rows()}
+    finally:
+        worker.stop()
+        connection.close()
+
+
+def test_payment_notice_that_overtakes_its_dossier_is_retried_by_the_broker_and_then_sent(
+        settings, db, gateway, amqp_url, dossier_submitted, payment_requested):
+    settings = replace(settings, kit=replace(settings.kit, amqp_url=amqp_url), sms_gateway_url=gateway.url)
+
+    def retried():
+        return REGISTRY.get_sample_value("motcua_events_consumed_total", {
+            "service": "notify", "type": "payment.requested.v1", "outcome": "retried"}) or 0
+
+    before = retried()
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    declare_exchanges(channel)
+    worker = NotifyWorker(settings, db)
+    worker.start()
+    try:
+        wait_until(worker.consumer.connected.is_set, 15, message="consumer did not connect")
+        payment = payment_requested()
+        publish(channel, "payment.requested.v1", payment, payment["dossier_code"])
+        wait_until(lambda: retried() > before, timeout=5, interval=0.01, message="payment event was not retried")
+        assert gateway.received == []
+        dossier = dossier_submitted(channels=("sms",))
+        publish(channel, "dossier.submitted.v1", dossier, dossier["code"])
+        # The first retry delay is 1 s: the payment notice follows the filing notice soon after.
+        wait_until(lambda: len(gateway.received) == 2, timeout=15, interval=0.01, message="payment SMS not sent")
+        assert sum("vui long nop le phi 50.000 dong" in body["text"] for body in gateway.received) == 1
     finally:
         worker.stop()
         connection.close()
