@@ -1,9 +1,10 @@
-"""Event types intake publishes, with their payload schemas and examples (intake consumes none yet)."""
+"""Event types intake publishes (schemas and examples) and consumes (only the fields it reads)."""
 from marshmallow import fields, validate
 
 from servicekit.events import Catalog, EventSchema
 
 PUBLISHES = Catalog("intake")
+CONSUMES = Catalog("intake")
 
 LEVELS = ("full_online", "partial_online")
 FEE_MODES = ("before", "after", "none")
@@ -97,4 +98,55 @@ DOSSIER_SUBMITTED = PUBLISHES.add(
         "for counter), the chosen notification channels, the channel (online | counter) and the fees quoted at "
         "filing (procedure fee, and the citizen's price for return by post)."
     ),
+)
+
+
+# ---- consumed: other services' news of a dossier, for the citizen's view ----------------------------------
+# Lengths are those of intake's columns: a value that cannot be stored is dead-lettered as malformed at
+# once, instead of failing the insert on every retry.
+_DOSSIER_CODE = validate.Length(min=1, max=40)
+
+
+class PaymentRequestedSchema(EventSchema):
+    dossier_code = fields.String(required=True, validate=_DOSSIER_CODE)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    amount_vnd = fields.Integer(required=True, strict=True, validate=_money)
+    qr_payload = fields.String(required=True, validate=validate.Length(min=1))
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class ShipmentCreatedSchema(EventSchema):
+    dossier_code = fields.String(required=True, validate=_DOSSIER_CODE)
+    tracking_no = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    # Not an enum: a service intake does not know is stored and kept out of the view, not dead-lettered.
+    service = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    status = fields.String(required=True, validate=validate.Length(min=1, max=30))
+
+
+PAYMENT_REQUESTED = CONSUMES.add(
+    "payment.requested.v1",
+    PaymentRequestedSchema,
+    example={
+        "dossier_code": "000.00.06.H56-261124-0001",
+        "reference": "MCK7QX2MZP4A",
+        "amount_vnd": 50000,
+        "qr_payload": (
+            "00020101021238570010A00000072701270006970436011300110012345670208QRIBFTTA53037045405500005802VN"
+            "62740125000.00.06.H56-261124-00010512MCK7QX2MZP4A0825Le phi ho so MCK7QX2MZP4A63047B68"
+        ),
+        "expires_at": "2026-11-27T02:00:00.000Z",
+    },
+    description="shows the citizen the fee to pay and its QR (payment: pending) and notes the request in the timeline",
+)
+
+SHIPMENT_CREATED = CONSUMES.add(
+    "shipment.created.v1",
+    ShipmentCreatedSchema,
+    example={
+        "dossier_code": "000.00.06.H56-261124-0001",
+        "tracking_no": "MC000000014VN",
+        "service": "return",
+        "status": "awaiting_result",
+    },
+    description="shows the citizen the tracking number and status of the return of the result by post (delivery)",
 )

@@ -1,4 +1,5 @@
-"""Intake's tables: the procedure catalogue, dossiers as filed with their timeline, plus the kit's tables."""
+"""Intake's tables: the procedure catalogue, dossiers as filed with their timeline and what other services
+report of them (payment requests, shipments), plus the kit's tables."""
 import sqlalchemy as sa
 
 from servicekit.tables import BigId, UTCDateTime, add_kit_tables
@@ -79,6 +80,36 @@ dossier_timeline = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("status", sa.String(30), nullable=False),
     sa.Column("note", sa.Text),
+)
+
+# The citizen's read model of payment: one row per payment order payment.requested.v1 announces, keyed by
+# the order's reference (later payment.* events name it). The view shows the dossier's latest order.
+dossier_payments = sa.Table(
+    "dossier_payments",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("dossier_code", sa.String(40), sa.ForeignKey("dossiers.code"), nullable=False, index=True),
+    sa.Column("reference", sa.String(40), nullable=False, unique=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("amount_vnd", sa.Integer, nullable=False),
+    sa.Column("qr_payload", sa.Text, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The citizen's read model of postal shipments, keyed by tracking number (later shipment.* events name it).
+# `service` tells the return of the result (shown as the view's delivery) from a collection of the dossier.
+dossier_shipments = sa.Table(
+    "dossier_shipments",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("dossier_code", sa.String(40), sa.ForeignKey("dossiers.code"), nullable=False, index=True),
+    sa.Column("tracking_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("service", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(30), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
 # Misses of "find my dossier by code and ID number", per client IP, in a fixed window from the first miss.

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import agencies, dossier_sequences, dossier_timeline, dossiers, lookup_limits, procedures
+from .models import (agencies, dossier_payments, dossier_sequences, dossier_shipments, dossier_timeline, dossiers,
+                     lookup_limits, procedures)
 
 
 def _insert(conn: Connection, table: sa.Table):
@@ -106,6 +107,10 @@ def get_dossier(conn: Connection, code: str):
     return conn.execute(sa.select(dossiers).where(dossiers.c.code == code)).first()
 
 
+def get_dossier_status(conn: Connection, code: str) -> str | None:
+    return conn.execute(sa.select(dossiers.c.status).where(dossiers.c.code == code)).scalar_one_or_none()
+
+
 def list_timeline(conn: Connection, code: str):
     return conn.execute(
         sa.select(dossier_timeline.c.at, dossier_timeline.c.status, dossier_timeline.c.note)
@@ -115,6 +120,37 @@ def list_timeline(conn: Connection, code: str):
 
 def set_access_token_hash(conn: Connection, code: str, token_hash: str, moment: datetime) -> None:
     conn.execute(dossiers.update().where(dossiers.c.code == code).values(access_token_hash=token_hash, updated_at=moment))
+
+
+# ---- what other services report: payments and shipments ------------------------------------------------
+def insert_payment(conn: Connection, **values) -> bool:
+    """Store a payment order once per reference; False when it is already there (a repeated event)."""
+    stmt = _insert(conn, dossier_payments).values(**values).on_conflict_do_nothing(
+        index_elements=[dossier_payments.c.reference])
+    return conn.execute(stmt).rowcount == 1
+
+
+def get_latest_payment(conn: Connection, code: str):
+    return conn.execute(
+        sa.select(dossier_payments.c.status, dossier_payments.c.amount_vnd, dossier_payments.c.qr_payload,
+                  dossier_payments.c.expires_at)
+        .where(dossier_payments.c.dossier_code == code).order_by(dossier_payments.c.id.desc()).limit(1)
+    ).first()
+
+
+def insert_shipment(conn: Connection, **values) -> bool:
+    """Store a shipment once per tracking number; False when it is already there (a repeated event)."""
+    stmt = _insert(conn, dossier_shipments).values(**values).on_conflict_do_nothing(
+        index_elements=[dossier_shipments.c.tracking_no])
+    return conn.execute(stmt).rowcount == 1
+
+
+def get_latest_shipment(conn: Connection, code: str, service: str):
+    return conn.execute(
+        sa.select(dossier_shipments.c.tracking_no, dossier_shipments.c.status)
+        .where(dossier_shipments.c.dossier_code == code, dossier_shipments.c.service == service)
+        .order_by(dossier_shipments.c.id.desc()).limit(1)
+    ).first()
 
 
 # ---- lookup limits --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Connection
 
-from servicekit.events import rfc3339
+from servicekit.events import MalformedEvent, rfc3339
 from servicekit.outbox import record_event
 from servicekit.tables import now
 from servicekit.web import DomainError, Invalid
@@ -30,6 +30,10 @@ STATUS_CODES = {
     "submitted": 1, "received": 2, "refused": 3, "in_review": 4, "supplement_requested": 5,
     "awaiting_payment": 6, "withdrawn": 7, "stopped": 8, "result_ready": 9, "returned": 10,
 }
+
+# Postal's service for sending the result back to the citizen: the shipment the view's `delivery` shows
+# (a "collect" shipment brings the dossier in and is not the delivery of the result).
+RETURN_SERVICE = "return"
 
 # Compared against when the code is unknown, so a miss costs the same as a wrong token.
 _NO_HASH = "0" * 64
@@ -165,6 +169,8 @@ def file_dossier(conn: Connection, catalogue: ProcedureCatalogue, settings: Sett
 
 def citizen_view(conn: Connection, dossier) -> dict:
     """What the citizen sees of their dossier; parts other services fill in later stay null until then."""
+    payment = queries.get_latest_payment(conn, dossier.code)
+    shipment = queries.get_latest_shipment(conn, dossier.code, RETURN_SERVICE)
     return {
         "code": dossier.code,
         "procedure": {"code": dossier.procedure_code, "name": dossier.procedure_name},
@@ -175,11 +181,60 @@ def citizen_view(conn: Connection, dossier) -> dict:
         "received_at": None,
         "due_at": None,
         "completed_at": None,
-        "payment": None,
-        "delivery": {"method": dossier.delivery_method, "tracking_no": None, "status": None},
+        "payment": payment._asdict() if payment is not None else None,
+        "delivery": {"method": dossier.delivery_method,
+                     "tracking_no": shipment.tracking_no if shipment is not None else None,
+                     "status": shipment.status if shipment is not None else None},
         "supplement_request": None,
         "timeline": [row._asdict() for row in queries.list_timeline(conn, dossier.code)],
     }
+
+
+def format_vnd(amount: int) -> str:
+    """Whole đồng the Vietnamese way, thousands grouped by dots: 50000 -> "50.000"."""
+    return f"{amount:,}".replace(",", ".")
+
+
+def _status_of_known_dossier(conn: Connection, code: str, what: str) -> str:
+    status = queries.get_dossier_status(conn, code)
+    if status is None:
+        # Every dossier is filed here first and other services learn of it from our own event, so this is
+        # not a race to wait out: retrying cannot help, the producer named a dossier that does not exist.
+        raise MalformedEvent(f"{what} names dossier {code!r}, which intake never filed (a bug upstream)")
+    return status
+
+
+def record_payment_requested(conn: Connection, data: dict) -> bool:
+    """Show the citizen the fee to pay and its QR, with a timeline note; the dossier's status is unchanged.
+
+    One effect per payment order (its reference), however often the request is delivered or re-published.
+    Returns False when the order was already recorded.
+    """
+    code = data["dossier_code"]
+    status = _status_of_known_dossier(conn, code, f"payment request {data['reference']}")
+    moment = now()
+    recorded = queries.insert_payment(
+        conn, dossier_code=code, reference=data["reference"], status="pending", amount_vnd=data["amount_vnd"],
+        qr_payload=data["qr_payload"], expires_at=data["expires_at"], requested_at=moment, updated_at=moment,
+    )
+    if recorded:
+        queries.insert_timeline(conn, dossier_code=code, at=moment, status=status,
+                                note=f"Yêu cầu nộp phí, lệ phí: {format_vnd(data['amount_vnd'])} đồng")
+    return recorded
+
+
+def record_shipment_created(conn: Connection, data: dict) -> bool:
+    """Keep the shipment's tracking number and status for the view's delivery; once per tracking number.
+
+    Returns False when the shipment was already recorded.
+    """
+    code = data["dossier_code"]
+    _status_of_known_dossier(conn, code, f"shipment {data['tracking_no']}")
+    moment = now()
+    return queries.insert_shipment(
+        conn, dossier_code=code, tracking_no=data["tracking_no"], service=data["service"], status=data["status"],
+        created_at=moment, updated_at=moment,
+    )
 
 
 def find_dossier_by_token(conn: Connection, code: str, token: str):

@@ -78,3 +78,37 @@ def file_dossier(client):
                                        headers={"Idempotency-Key": key or str(uuid.uuid4())})
 
     return _file
+
+
+# Other services' registered examples, copied (intake imports no other service) so the tests feed intake's
+# handlers exactly what the producers document. If a producer changes its example, copy it here again.
+# From services/payment/payment/events.py, PUBLISHES["payment.requested.v1"].example:
+PAYMENT_REQUESTED_EXAMPLE = {
+    "dossier_code": "000.00.06.H56-261124-0001",
+    "reference": "MCK7QX2MZP4A",
+    "amount_vnd": 50000,
+    "qr_payload": (
+        "00020101021238570010A00000072701270006970436011300110012345670208QRIBFTTA53037045405500005802VN"
+        "62740125000.00.06.H56-261124-00010512MCK7QX2MZP4A0825Le phi ho so MCK7QX2MZP4A63047B68"
+    ),
+    "expires_at": "2026-11-27T02:00:00.000Z",
+}
+# From services/postal/postal/events.py, PUBLISHES["shipment.created.v1"].example:
+SHIPMENT_CREATED_EXAMPLE = {
+    "dossier_code": "000.00.06.H56-261124-0001",
+    "tracking_no": "MC000000014VN",
+    "service": "return",
+    "status": "awaiting_result",
+}
+
+
+@pytest.fixture
+def payment_requested():
+    """Factory for payment.requested.v1 data: payment's registered example, fields overridable."""
+    return lambda **overrides: {**copy.deepcopy(PAYMENT_REQUESTED_EXAMPLE), **overrides}
+
+
+@pytest.fixture
+def shipment_created():
+    """Factory for shipment.created.v1 data: postal's registered example, fields overridable."""
+    return lambda **overrides: {**copy.deepcopy(SHIPMENT_CREATED_EXAMPLE), **overrides}
