@@ -144,7 +144,11 @@ class Consumer:
         started = time.perf_counter()
         try:
             outcome = self._handle(envelope, data)
-        except Exception as exc:  # any handler failure: retried with delay, then dead-lettered
+        except MalformedEvent as exc:  # the handler found the event unusable: retrying cannot help
+            self._dead_letter(channel, method, props, body, str(exc))
+            self._count(type_, "dead")
+            return "dead"
+        except Exception as exc:  # any other handler failure: retried with delay, then dead-lettered
             outcome = self._retry_or_dead(channel, method, props, body, exc)
             self._count(type_, outcome)
             return outcome

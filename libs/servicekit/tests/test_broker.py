@@ -200,3 +200,19 @@ def test_relay_claims_no_more_rows_than_its_batch(db, db_url, amqp_url):
     relay = OutboxRelay(make_settings(amqp_url, db_url, relay_batch=7), db, outbox, bind_doorbell=False)
     assert len(relay._claim(7)) == 7
     assert count(db, outbox, outbox.c.claimed_by == relay.relay_id) == 7
+
+
+def test_handler_that_finds_the_event_unusable_dead_letters_it_at_once_without_retries(db, amqp_url, consumer_factory):
+    from servicekit.events import MalformedEvent
+
+    calls = []
+
+    def refuse(conn, envelope, data):
+        calls.append(1)
+        raise MalformedEvent("names a dossier this service never saw")
+
+    consumer_factory(refuse)
+    publish_raw(amqp_url, json.dumps(make_envelope("thing.happened.v1", "kittest", {"code": "M"})).encode())
+    dead = ServiceQueues("kittest", (100, 200)).dead
+    wait_until(lambda: queue_depth(amqp_url, dead) == 1, 10)
+    assert calls == [1]
