@@ -129,7 +129,7 @@ def render(modules: dict, missing: list[str]) -> str:
     for service, module in modules.items():
         for event_type in catalog(module, "PUBLISHES"):
             out += [f"## {event_type.name}", ""]
-            out += [f"Producer: **{service}**. {event_type.description}".rstrip() + ("" if event_type.description.endswith(".") or not event_type.description else "."), ""]
+            out += [f"Producer: **{service}**. {sentence(event_type.description)}".rstrip(), ""]
             readers = consumers.get(event_type.name, [])
             if readers:
                 out.append("Consumers:")
@@ -141,6 +141,14 @@ def render(modules: dict, missing: list[str]) -> str:
             out += [f"| `{path}` | {'yes' if required else 'no'} | {kind} |" for path, required, kind in field_rows(event_type.schema)]
             out += ["", "Example `data`:", "", "```json", json.dumps(event_type.example, indent=2, ensure_ascii=False), "```", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def sentence(text: str) -> str:
+    """A catalogue description as a sentence: capital first letter, full stop at the end."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 def catalog(module, name: str) -> list:
