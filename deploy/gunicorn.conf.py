@@ -8,6 +8,8 @@ timeout = 30
 graceful_timeout = 20
 keepalive = 5
 accesslog = None  # the app logs each request itself, as JSON with the correlation id
+# Every master would otherwise share ~/.gunicorn/gunicorn.ctl, the last one started owning it.
+control_socket_disable = True
 # The heartbeat file of each worker on overlayfs (containers) can stall the arbiter; tmpfs does not.
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"

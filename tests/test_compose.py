@@ -17,11 +17,31 @@ SIMULATOR_PORTS = {"bank": 8101, "postal-operator": 8102, "sms-gateway": 8103}
 # The same import roots as the .pth written by `make venv` and the Dockerfile.
 MODULE_ROOTS = [ROOT / "libs/servicekit", *(ROOT / "services" / s for s in SERVICE_PORTS), ROOT / "simulators", ROOT]
 # Metric families of CONTRACT.md and DESIGN.md that dashboards and alerts may use.
-METRIC_FAMILIES = {
+# CONTRACT.md's families (some, like dossiers_overdue, arrive with later issues) plus every family the
+# code registers, read from the registry rather than listed by hand.
+CONTRACT_FAMILIES = {
     "http_requests_total", "http_request_duration_seconds", "events_published_total", "events_consumed_total",
     "outbox_pending", "outbox_oldest_age_seconds", "dossiers_submitted_total", "dossiers_overdue",
     "payments_total", "shipments_total", "notifications_total",
 }
+
+
+def registered_families():
+    import importlib
+
+    from prometheus_client import REGISTRY
+
+    for module in ("servicekit.metrics", "intake.metrics", "payment.metrics", "postal.metrics", "notify.metrics"):
+        importlib.import_module(module)
+    names = set()
+    for metric in REGISTRY.collect():
+        if metric.name.startswith("motcua_"):
+            names.add(metric.name.removeprefix("motcua_"))
+            names.add(metric.name.removeprefix("motcua_") + "_total")  # counters are collected without _total
+    return names
+
+
+METRIC_FAMILIES = CONTRACT_FAMILIES | registered_families()
 
 
 def load_yaml(path):

@@ -87,7 +87,7 @@ def parse_envelope(body: bytes) -> dict:
 class EventType:
     name: str  # versioned, e.g. dossier.submitted.v1; also the routing key
     schema: type[Schema]
-    example: dict
+    example: dict | None = None  # producers give one (docs/events.md); consumers need not
     description: str = ""
 
     def __post_init__(self):
@@ -117,7 +117,7 @@ class Catalog:
     source: str
     types: dict[str, EventType] = field(default_factory=dict)
 
-    def add(self, name: str, schema: type[Schema], example: dict, description: str = "") -> EventType:
+    def add(self, name: str, schema: type[Schema], example: dict | None = None, description: str = "") -> EventType:
         if name in self.types:
             raise ValueError(f"event type {name} declared twice")
         self.types[name] = EventType(name, schema, example, description)

@@ -21,18 +21,25 @@ EVENTS_PUBLISHED = Counter(
 EVENTS_CONSUMED = Counter(
     "motcua_events_consumed_total", "Events handled, by outcome", ["service", "type", "outcome"]
 )
+# The worker's gauges are "mostrecent": a worker killed with -9 never has its files marked dead, so a
+# "live" mode would keep its last values forever; the most recent write (its restarted successor's)
+# is the truth. A worker that is simply gone shows in WORKER_HEARTBEAT growing old.
 OUTBOX_PENDING = Gauge(
-    "motcua_outbox_pending", "Outbox rows not yet confirmed by the broker", ["service"], multiprocess_mode="livemax"
+    "motcua_outbox_pending", "Outbox rows not yet confirmed by the broker", ["service"], multiprocess_mode="mostrecent"
 )
 OUTBOX_OLDEST_AGE = Gauge(
-    "motcua_outbox_oldest_age_seconds", "Age of the oldest unsent outbox row", ["service"], multiprocess_mode="livemax"
+    "motcua_outbox_oldest_age_seconds", "Age of the oldest unsent outbox row", ["service"], multiprocess_mode="mostrecent"
 )
 OUTBOX_UNROUTABLE = Counter(
     "motcua_outbox_unroutable_total", "Events returned by the broker: no queue bound for them", ["service", "type"]
 )
 AMQP_CONNECTED = Gauge(
-    "motcua_amqp_connected", "1 while the process holds a broker connection", ["service", "role"],
-    multiprocess_mode="livemax",
+    "motcua_amqp_connected", "1 while the worker holds a broker connection for this role", ["service", "role"],
+    multiprocess_mode="mostrecent",
+)
+WORKER_HEARTBEAT = Gauge(
+    "motcua_worker_heartbeat_timestamp_seconds", "Unix time of the worker's last outbox sweep (every second)",
+    ["service"], multiprocess_mode="mostrecent",
 )
 EVENT_HANDLE_SECONDS = Histogram(
     "motcua_event_handle_seconds", "Time to handle one event (transaction included)", ["service", "type"],

@@ -26,7 +26,9 @@ from .config import KitSettings
 from .db import Database
 from .events import EventType, make_envelope, to_json_bytes
 from .logs import correlation_id as current_correlation_id
-from .metrics import AMQP_CONNECTED, EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_UNROUTABLE
+from .metrics import (
+    AMQP_CONNECTED, EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_UNROUTABLE, WORKER_HEARTBEAT,
+)
 from .tables import now
 from .topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, POSTAL_EXCHANGE, connection_parameters
 
@@ -418,6 +420,7 @@ class OutboxRelay:
     def _tick(self) -> None:
         if self._connection is None or self._connection.is_closed:
             return
+        WORKER_HEARTBEAT.labels(self.service).set(time.time())
         try:
             self.report_pending()
             self._apply_retention()

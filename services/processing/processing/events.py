@@ -37,7 +37,7 @@ class DossierSubmittedSchema(EventSchema):
     submitted_at = fields.AwareDateTime(required=True)
 
 
-CONSUMES.add("dossier.submitted.v1", DossierSubmittedSchema, example={}, description="opens a case")
+CONSUMES.add("dossier.submitted.v1", DossierSubmittedSchema, description="opens a case")
 
 
 class NotificationSentSchema(EventSchema):
@@ -51,5 +51,5 @@ class NotificationFailedSchema(NotificationSentSchema):
     reason = fields.String(required=True)
 
 
-CONSUMES.add("notification.sent.v1", NotificationSentSchema, example={}, description="audit: the citizen was told")
-CONSUMES.add("notification.failed.v1", NotificationFailedSchema, example={}, description="audit: telling the citizen failed")
+CONSUMES.add("notification.sent.v1", NotificationSentSchema, description="audit: the citizen was told")
+CONSUMES.add("notification.failed.v1", NotificationFailedSchema, description="audit: telling the citizen failed")
