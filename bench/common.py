@@ -101,8 +101,8 @@ class Proc:
 
 
 def base_env(**extra: str) -> dict:
-    env = dict(os.environ)
-    env.setdefault("MOTCUA_LOG_LEVEL", "WARNING")  # request logs at INFO would measure the log pipe, not the service
+    env = dict(os.environ)  # the services' own defaults (INFO request logs included): measured as deployed
+    env.pop("MOTCUA_FAULT", None)  # the reliability tests' fault injection never applies to a benchmark
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
