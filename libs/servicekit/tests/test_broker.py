@@ -216,3 +216,14 @@ def test_handler_that_finds_the_event_unusable_dead_letters_it_at_once_without_r
     dead = ServiceQueues("kittest", (100, 200)).dead
     wait_until(lambda: queue_depth(amqp_url, dead) == 1, 10)
     assert calls == [1]
+
+
+def test_batched_acks_leave_nothing_unacked_once_the_stream_is_handled(db, amqp_url, consumer_factory):
+    consumer = consumer_factory()
+    for i in range(120):
+        publish_raw(amqp_url, json.dumps(make_envelope("thing.happened.v1", "kittest", {"code": f"K-{i}"})).encode(),
+                    message_id=f"k-{i}")
+    wait_until(lambda: count(db, effects) == 120, 20)
+    consumer.stop()  # closing the channel would return any unacked message to the queue
+    wait_until(lambda: not consumer.connected.is_set(), 10)
+    assert queue_depth(amqp_url, ServiceQueues("kittest", (100, 200)).main) == 0

@@ -98,25 +98,25 @@ def file_dossier(args):
     request_hash = body_hash(request.get_json())
     settings = current_settings()
     catalogue = current_app.extensions["intake.catalogue"]
-    for attempt in (1, 2):
-        try:
-            with current_db().transaction() as conn:
-                replay = find_replay(conn, idempotency_keys, IDEMPOTENCY_SCOPE, key, request_hash)
-                if replay is None:
-                    filed = use_cases.file_dossier(conn, catalogue, settings, args)
-                    answer = _answer(filed)
-                    # The stored answer keeps the token sealed, never in clear (see use_cases.seal_token).
-                    stored = {**answer, "access_token": None,
-                              "access_token_sealed": use_cases.seal_token(settings.token_secret, filed.code, filed.access_token)}
-                    store_response(conn, idempotency_keys, IDEMPOTENCY_SCOPE, key, request_hash, 201, stored)
-                    after_commit(conn, lambda filed=filed: _after_filing(filed))
-            break
-        except IntegrityError:
-            # A concurrent request with the same key committed first (its key row won the primary key):
-            # the next pass finds that answer and replays it. Anything else fails again and surfaces.
-            if attempt == 2:
-                raise
-    if replay is not None:
+    # Optimistic: file first and store the answer under the key; the key's primary key tells us, at
+    # the end of the same transaction, that this key was used before (rare), and only then do we read
+    # the stored answer. The common path saves a SELECT.
+    try:
+        with current_db().transaction() as conn:
+            filed = use_cases.file_dossier(conn, catalogue, settings, args)
+            answer = _answer(filed)
+            # The stored answer keeps the token sealed, never in clear (see use_cases.seal_token).
+            stored = {**answer, "access_token": None,
+                      "access_token_sealed": use_cases.seal_token(settings.token_secret, filed.code, filed.access_token)}
+            store_response(conn, idempotency_keys, IDEMPOTENCY_SCOPE, key, request_hash, 201, stored)
+            after_commit(conn, lambda filed=filed: _after_filing(filed))
+    except IntegrityError:
+        # Rolled back, dossier number included. The key was used before, or a concurrent request with
+        # it committed first: replay that answer (409 when it was for another body).
+        with current_db().transaction(readonly=True) as conn:
+            replay = find_replay(conn, idempotency_keys, IDEMPOTENCY_SCOPE, key, request_hash)
+        if replay is None:
+            raise
         status, answer = replay
         sealed = answer.pop("access_token_sealed")
         answer["access_token"] = use_cases.unseal_token(settings.token_secret, answer["code"], sealed)
