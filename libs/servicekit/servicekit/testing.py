@@ -89,3 +89,12 @@ def deliver_event(db, inbox, subscription, consumer: str, type_: str, data: dict
         envelope["id"] = event_id
     loaded = subscription.catalog[type_].load(data)
     return handle_once(db, inbox, consumer, subscription.handlers[type_], envelope, loaded)
+
+
+def kit_settings_for_tests(service: str, db_url: str):
+    """The service's KitSettings on a test database, with no doorbell (no relay listens in unit tests)."""
+    from dataclasses import replace
+
+    from .config import KitSettings
+
+    return replace(KitSettings.from_env(service), database_url=db_url, relay_doorbell=None)

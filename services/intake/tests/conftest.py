@@ -1,13 +1,10 @@
 """Intake tests run on a migrated, seeded database of their own (SQLite, and PostgreSQL when reachable)."""
 import copy
-import os
 import uuid
-from dataclasses import replace
 
 import pytest
 
-from servicekit.config import KitSettings
-from servicekit.testing import migrated_database
+from servicekit.testing import kit_settings_for_tests, migrated_database
 
 from intake.config import Settings
 from intake.manage import MIGRATIONS
@@ -18,8 +15,7 @@ BIRTH = "1.001193.H56"  # Đăng ký khai sinh, UBND phường Phúc Yên: full 
 
 @pytest.fixture
 def settings(db_url):
-    kit = replace(KitSettings.from_env("intake"), database_url=db_url, relay_doorbell=None,
-                  amqp_url=os.environ.get("MOTCUA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
+    kit = kit_settings_for_tests("intake", db_url)
     return Settings(kit=kit, token_secret="test-only-intake-token-secret")
 
 

@@ -4,7 +4,6 @@ Outside parties are faked at the boundary only: a real HTTP server in a thread s
 SMS/Zalo gateway, and a fake SMTP class for the mail server.
 """
 import json
-import os
 import socket
 import threading
 from dataclasses import replace
@@ -15,9 +14,8 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from servicekit.config import KitSettings
 from servicekit.tables import now
-from servicekit.testing import deliver_event, migrated_database
+from servicekit.testing import kit_settings_for_tests, deliver_event, migrated_database
 
 from notify.config import Settings
 from notify.handlers import build_subscription
@@ -27,8 +25,7 @@ from notify.models import inbox, messages, outbox
 
 @pytest.fixture
 def settings(db_url):
-    kit = replace(KitSettings.from_env("notify"), database_url=db_url, relay_doorbell=None,
-                  amqp_url=os.environ.get("MOTCUA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
+    kit = kit_settings_for_tests("notify", db_url)
     return replace(Settings.from_env(), kit=kit, sms_gateway_url="http://127.0.0.1:9", smtp_url="smtp://127.0.0.1:9",
                    retry_base_seconds=2.0, max_attempts=3, send_timeout_seconds=2.0)
 

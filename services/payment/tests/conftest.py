@@ -1,12 +1,9 @@
 """Payment tests run on a migrated database of their own (SQLite, and PostgreSQL when reachable)."""
 import copy
-import os
-from dataclasses import replace
 
 import pytest
 
-from servicekit.config import KitSettings
-from servicekit.testing import migrated_database
+from servicekit.testing import kit_settings_for_tests, migrated_database
 
 from payment.config import Settings
 from payment.handlers import create_subscription
@@ -15,8 +12,7 @@ from payment.manage import MIGRATIONS
 
 @pytest.fixture
 def settings(db_url):
-    kit = replace(KitSettings.from_env("payment"), database_url=db_url, relay_doorbell=None,
-                  amqp_url=os.environ.get("MOTCUA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
+    kit = kit_settings_for_tests("payment", db_url)
     return Settings(kit=kit, bank_bin="970436", bank_account="0011001234567", order_ttl_hours=72)
 
 

@@ -1,12 +1,9 @@
 """Postal tests run on a migrated database of their own (SQLite, and PostgreSQL when reachable)."""
 import copy
-import os
-from dataclasses import replace
 
 import pytest
 
-from servicekit.config import KitSettings
-from servicekit.testing import migrated_database
+from servicekit.testing import kit_settings_for_tests, migrated_database
 
 from postal.config import Settings
 from postal.manage import MIGRATIONS
@@ -15,8 +12,7 @@ from postal.seed import seed_reference_data
 
 @pytest.fixture
 def settings(db_url):
-    kit = replace(KitSettings.from_env("postal"), database_url=db_url, relay_doorbell=None,
-                  amqp_url=os.environ.get("MOTCUA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
+    kit = kit_settings_for_tests("postal", db_url)
     return Settings(kit=kit)
 
 

@@ -1,11 +1,8 @@
 """Processing tests run on a migrated database of their own (SQLite, and PostgreSQL when reachable)."""
-import os
-from dataclasses import replace
 
 import pytest
 
-from servicekit.config import KitSettings
-from servicekit.testing import migrated_database
+from servicekit.testing import kit_settings_for_tests, migrated_database
 
 from processing.config import Settings
 from processing.manage import MIGRATIONS
@@ -13,8 +10,7 @@ from processing.manage import MIGRATIONS
 
 @pytest.fixture
 def settings(db_url):
-    kit = replace(KitSettings.from_env("processing"), database_url=db_url, relay_doorbell=None,
-                  amqp_url=os.environ.get("MOTCUA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
+    kit = kit_settings_for_tests("processing", db_url)
     return Settings(kit=kit)
 
 
