@@ -99,23 +99,47 @@ class Doorbell:
     nobody listens (the relay also sweeps on a timer, so a lost ring only delays, never loses).
     """
 
+    RESOLVE_EVERY = 5.0  # seconds between lookups of a host name that did not resolve (or changed)
+
     def __init__(self, address: str | None):
         self.local: list[Callable[[], None]] = []
-        self._addr = None
+        self._host: str | None = None
+        self._port = 0
+        self._resolved: tuple[str, int] | None = None
+        self._resolved_at = 0.0
         if address:
             host, _, port = address.rpartition(":")
-            self._addr = (host or "127.0.0.1", int(port))
+            self._host, self._port = host or "127.0.0.1", int(port)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
+
+    def _target(self) -> tuple[str, int] | None:
+        """The relay's address, its host name looked up once rather than on every commit.
+
+        In docker compose the address is a container name: a DNS query per filing would sit in the
+        request path. A name that does not resolve yet (the worker not started) is tried again later.
+        """
+        if self._resolved is None and time.monotonic() - self._resolved_at >= self.RESOLVE_EVERY:
+            self._resolved_at = time.monotonic()
+            try:
+                info = socket.getaddrinfo(self._host, self._port, socket.AF_INET, socket.SOCK_DGRAM)
+                self._resolved = info[0][4]
+            except OSError:
+                self._resolved = None
+        return self._resolved
 
     def ring(self) -> None:
         for callback in self.local:
             callback()
-        if self._addr:
-            try:
-                self._sock.sendto(b"!", self._addr)
-            except OSError:
-                pass  # the relay's timer sweep picks the rows up
+        if self._host is None:
+            return
+        target = self._target()
+        if target is None:
+            return  # the relay's one-second sweep picks the rows up
+        try:
+            self._sock.sendto(b"!", target)
+        except OSError:
+            self._resolved = None  # look the name up again next time; the sweep covers this ring
 
 
 class Database:

@@ -45,3 +45,28 @@ def test_signature_too_old_or_over_another_body_is_rejected():
 def test_phone_and_id_numbers_are_masked_in_log_text():
     assert mask_digits("084123456789") == "*********789"
     assert scrub("sent to 84912345678 ok") == "sent to ********678 ok"
+
+
+def test_doorbell_rings_the_relay_by_datagram_and_looks_its_host_up_once():
+    import socket
+
+    from servicekit.db import Doorbell
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(2)
+    bell = Doorbell(f"localhost:{listener.getsockname()[1]}")
+    bell.ring()
+    bell.ring()
+    assert listener.recv(8) == b"!" and listener.recv(8) == b"!"
+    assert bell._resolved == ("127.0.0.1", listener.getsockname()[1])
+    listener.close()
+
+
+def test_doorbell_with_an_unresolvable_host_stays_quiet_and_never_raises():
+    from servicekit.db import Doorbell
+
+    bell = Doorbell("no-such-worker.invalid:9001")
+    bell.ring()
+    bell.ring()
+    assert bell._resolved is None
