@@ -89,7 +89,7 @@ def parse_tlv(text: str) -> dict[str, str]:
 def parse_vietqr(payload: str) -> dict:
     """The fields a bank needs from a VietQR string, after checking its CRC and mandatory tags."""
     if len(payload) < 12 or payload[-8:-4] != "6304":
-        raise InvalidQR("the payload must end with the CRC field 63 (6304XXXX)")
+        raise InvalidQR("the payload must end with the CRC field 63 (6304 and four hex digits)")
     expected = f"{crc16_ccitt_false(payload[:-4].encode()):04X}"
     if payload[-4:].upper() != expected:
         raise InvalidQR(f"CRC mismatch: payload says {payload[-4:]}, computed {expected}")

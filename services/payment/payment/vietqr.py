@@ -116,7 +116,7 @@ def encode(qr: VietQR) -> str:
 def decode(payload: str) -> VietQR:
     """The fields of a payload, after checking its CRC and the tags a bank requires."""
     if len(payload) < 12 or payload[-8:-4] != "6304":
-        raise InvalidPayload("the payload must end with the CRC field 63 (6304XXXX)")
+        raise InvalidPayload("the payload must end with the CRC field 63 (6304 and four hex digits)")
     expected = f"{crc16_ccitt_false(payload[:-4].encode('ascii', 'replace')):04X}"
     if payload[-4:].upper() != expected:
         raise InvalidPayload(f"CRC mismatch: payload says {payload[-4:]}, computed {expected}")
