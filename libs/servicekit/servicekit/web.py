@@ -11,8 +11,8 @@ from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
-from .db import Database
-from .logs import correlation_id, dossier_code
+from .db import Database, Doorbell
+from .logs import configure_logging, correlation_id, dossier_code
 from .metrics import CONTENT_TYPE_LATEST, HTTP_DURATION, HTTP_REQUESTS, render_latest
 from .topology import connection_parameters
 
@@ -96,19 +96,28 @@ class BrokerProbe:
 
 
 def create_service_app(
-    name: str,
-    *,
-    db: Database,
     settings,
-    amqp_url: str,
+    *,
     title: str,
     version: str = "1",
     description: str = "",
+    officer_auth: bool = True,
     max_content_length: int = 1024 * 1024,
     multipart_endpoints: tuple[str, ...] = (),
     extra_ready_checks: dict[str, Callable[[], None]] | None = None,
 ) -> tuple[Flask, Api]:
-    """The common Flask + flask-smorest application; the service registers its blueprints on `api`."""
+    """The common Flask + flask-smorest application of a service; it registers its blueprints on `api`.
+
+    `settings` is the service's Settings: its `.kit` names the service, the database and the broker;
+    an optional `.dev_defaults` lists the service's own secrets left at their development values.
+    """
+    kit = settings.kit
+    name = kit.service
+    configure_logging(name, kit.log_level)
+    kit.warn_dev_defaults(getattr(settings, "dev_defaults", ()))
+    # The doorbell wakes the worker's relay after a commit that wrote outbox rows.
+    db = Database(kit.database_url, doorbell=Doorbell(kit.relay_doorbell))
+    amqp_url = kit.amqp_url
     app = Flask(name)
     app.config.update(
         API_TITLE=title,
@@ -124,6 +133,8 @@ def create_service_app(
     )
     app.json.ensure_ascii = False
     api = Api(app)
+    if officer_auth:
+        api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     app.extensions["motcua.db"] = db
     app.extensions["motcua.settings"] = settings
     probe = BrokerProbe(amqp_url)

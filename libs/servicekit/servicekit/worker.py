@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from .config import KitSettings
 from .consumer import Consumer, Subscription
 from .db import Database
+from .logs import configure_logging
 from .outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -89,3 +90,16 @@ class Worker:
         self.start()
         stop_requested.wait()
         self.stop()
+
+
+def run_worker(settings, *, outbox: sa.Table, inbox: sa.Table, subscription: Subscription | None,
+               jobs: list[PeriodicJob] | None = None) -> None:
+    """`python -m <service>.worker`: logging, warnings about development secrets, then run until SIGTERM.
+
+    `settings` is the service's Settings (`.kit`, and optionally `.dev_defaults`), as for the web app.
+    """
+    kit = settings.kit
+    configure_logging(kit.service, kit.log_level)
+    kit.warn_dev_defaults(getattr(settings, "dev_defaults", ()))
+    Worker(kit, Database(kit.database_url), outbox=outbox, inbox=inbox, subscription=subscription,
+           jobs=jobs).run_forever()

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from servicekit.db import Database, Doorbell
-from servicekit.logs import configure_logging
 from servicekit.web import create_service_app, error_response
 
 from .api import dossiers_blp, procedures_blp
@@ -15,11 +13,9 @@ from .use_cases import RateLimited
 
 def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
-    configure_logging("intake", settings.kit.log_level)
-    settings.kit.warn_dev_defaults(settings.dev_defaults)
-    db = Database(settings.kit.database_url, doorbell=Doorbell(settings.kit.relay_doorbell))
     app, api = create_service_app(
-        "intake", db=db, settings=settings, amqp_url=settings.kit.amqp_url,
+        settings,
+        officer_auth=False,  # citizens carry the access token of their dossier, declared below
         title="Mot Cua intake (citizen API)",
         description="Dịch vụ công trực tuyến: the procedure catalogue, filing a dossier and following it.",
     )

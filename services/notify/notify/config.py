@@ -61,6 +61,3 @@ class Settings:
     def webhook_secrets(self) -> list[str]:
         """The current secret first; the old one too while a rotation is under way."""
         return [self.webhook_secret] + ([self.webhook_secret_old] if self.webhook_secret_old else [])
-
-    def warn_dev_defaults(self) -> None:
-        self.kit.warn_dev_defaults(extra=self.dev_defaults)

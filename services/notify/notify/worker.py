@@ -35,7 +35,7 @@ class NotifyWorker(Worker):
 def main() -> None:
     settings = Settings.from_env()
     configure_logging("notify", settings.kit.log_level)
-    settings.warn_dev_defaults()
+    settings.kit.warn_dev_defaults(settings.dev_defaults)
     # Sender threads, consumer, relay and sweeper share the pool.
     db = Database(settings.kit.database_url, pool_size=settings.sender_threads + 4)
     NotifyWorker(settings, db).run_forever()

@@ -1,7 +1,5 @@
 """The worker process: `python -m payment.worker` (consumer + outbox relay)."""
-from servicekit.db import Database
-from servicekit.logs import configure_logging
-from servicekit.worker import Worker
+from servicekit.worker import run_worker
 
 from .config import Settings
 from .handlers import create_subscription
@@ -10,10 +8,7 @@ from .models import inbox, outbox
 
 def main() -> None:
     settings = Settings.from_env()
-    configure_logging("payment", settings.kit.log_level)
-    settings.kit.warn_dev_defaults(settings.dev_defaults)
-    db = Database(settings.kit.database_url)
-    Worker(settings.kit, db, outbox=outbox, inbox=inbox, subscription=create_subscription(settings)).run_forever()
+    run_worker(settings, outbox=outbox, inbox=inbox, subscription=create_subscription(settings))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,5 @@
 """The worker process: `python -m postal.worker` (consumer + outbox relay)."""
-from servicekit.db import Database
-from servicekit.logs import configure_logging
-from servicekit.worker import Worker
+from servicekit.worker import run_worker
 
 from .config import Settings
 from .handlers import SUBSCRIPTION
@@ -10,9 +8,7 @@ from .models import inbox, outbox
 
 def main() -> None:
     settings = Settings.from_env()
-    configure_logging("postal", settings.kit.log_level)
-    db = Database(settings.kit.database_url)
-    Worker(settings.kit, db, outbox=outbox, inbox=inbox, subscription=SUBSCRIPTION).run_forever()
+    run_worker(settings, outbox=outbox, inbox=inbox, subscription=SUBSCRIPTION)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,6 @@
 """create_app(): processing's HTTP composition root."""
 from __future__ import annotations
 
-from servicekit.db import Database, Doorbell
-from servicekit.logs import configure_logging
 from servicekit.web import create_service_app
 
 from .api import blp
@@ -11,14 +9,10 @@ from .config import Settings
 
 def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
-    configure_logging("processing", settings.kit.log_level)
-    settings.kit.warn_dev_defaults()
-    db = Database(settings.kit.database_url, doorbell=Doorbell(settings.kit.relay_doorbell))
     app, api = create_service_app(
-        "processing", db=db, settings=settings, amqp_url=settings.kit.amqp_url,
+        settings,
         title="Mot Cua processing (officer API)",
         description="Xử lý hồ sơ: cases, workflow and deadlines for officers of each agency.",
     )
-    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.register_blueprint(blp)
     return app
