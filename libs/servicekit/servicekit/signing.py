@@ -21,16 +21,17 @@ def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
 def verify(header: str | None, body: bytes, secrets: list[str], *, now: float | None = None) -> None:
     if not header:
         raise BadSignature("missing signature")
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    parts = dict(p.strip().split("=", 1) for p in header.split(",") if "=" in p)
     try:
         t = int(parts["t"])
-        given = parts["v1"]
-    except (KeyError, ValueError):
+        # Compared as bytes: a header with non-ASCII characters is malformed, never a TypeError (a 500).
+        given = parts["v1"].encode("ascii")
+    except (KeyError, ValueError, UnicodeEncodeError):
         raise BadSignature("malformed signature header") from None
     if abs((time.time() if now is None else now) - t) > TOLERANCE_SECONDS:
         raise BadSignature("signature timestamp outside the allowed window")
     for secret in secrets:
-        expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+        expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest().encode()
         if hmac.compare_digest(expected, given):
             return
     raise BadSignature("signature does not match")

@@ -70,3 +70,39 @@ def test_doorbell_with_an_unresolvable_host_stays_quiet_and_never_raises():
     bell.ring()
     bell.ring()
     assert bell._resolved is None
+
+
+@pytest.mark.parametrize("given", ["t=1,v1=ạbc", "t=٣,v1=abc", "t=1, v1=\udcff"])
+def test_a_non_ascii_signature_header_is_a_bad_signature_never_a_type_error(given):
+    with pytest.raises(BadSignature):
+        verify(given, b"{}", ["secret"], now=1)
+
+
+def test_one_kit_helper_checks_signature_then_json_then_fields_of_a_webhook():
+    import json
+
+    from flask import Flask
+    from marshmallow import Schema, fields
+
+    from servicekit.web import DomainError, error_response
+    from servicekit.webhooks import SIGNATURE_HEADER, signed_json
+
+    class Body(Schema):
+        event_id = fields.String(required=True)
+
+    app = Flask("t")
+    app.errorhandler(DomainError)(lambda exc: error_response(exc.status, exc.message, exc.errors))
+    app.post("/hook")(lambda: signed_json(["k"], Body()))
+    client = app.test_client()
+
+    def post(body: bytes, header=None):
+        return client.post("/hook", data=body, headers={SIGNATURE_HEADER: header or sign(body, "k")},
+                           content_type="application/json")
+
+    assert post(b'{"event_id": "e1"}').get_json() == {"event_id": "e1"}
+    assert post(b'{"event_id": "e1"}', header=sign(b"{}", "k")).status_code == 401
+    assert post(b'{"event_id": "e1"}', header="t=1,v1=\u1ea1").status_code == 401
+    assert post(b"not json").status_code == 400
+    assert post(json.dumps([1]).encode()).status_code == 400
+    bad = post(b'{"other": 1}')
+    assert bad.status_code == 422 and "event_id" in bad.get_json()["errors"]["json"]
