@@ -276,8 +276,8 @@ def test_prometheus_scrapes_every_service(config, host):
 
 def test_promtool_accepts_the_rules_and_configs():
     promtool = shutil.which("promtool")
-    if not promtool:
-        pytest.skip("promtool not installed (Debian package prometheus)")
+    # `make test` installs it (scripts/ensure-test-tools.sh): a missing tool is a failure, never a skip.
+    assert promtool, "promtool not installed: run `make tools` (Debian package prometheus)"
     d = DEPLOY / "prometheus"
     for args in (["check", "rules", "alerts.yml"], ["test", "rules", "alerts.test.yml"],
                  ["check", "config", "prometheus.yml"], ["check", "config", "prometheus.local.yml"]):
