@@ -206,6 +206,8 @@ class DvcqgClient:
 
     def push_progress(self, rows: list[dict]) -> dict:
         """CapNhatTienDoHoSoMC with progress rows, in the order given."""
+        if not rows:
+            raise ValueError("push_progress needs at least one row")
         return self.call("CapNhatTienDoHoSoMC", data=list(rows))
 
     def exists(self, code: str) -> bool:

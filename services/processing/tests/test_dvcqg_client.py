@@ -271,6 +271,12 @@ def test_an_unknown_procedure_is_rejected_with_the_portals_message(portal):
     assert portal.dossier() is None
 
 
+def test_an_empty_progress_call_is_refused_before_it_leaves(portal):
+    with pytest.raises(ValueError):
+        portal.client().push_progress([])
+    assert portal.calls() == []
+
+
 def test_progress_of_a_dossier_the_portal_never_got_is_rejected(portal):
     with pytest.raises(DvcqgUnknownDossier, match=CODE):
         portal.client().push_progress([progress_row(step("received", "2026-11-24T02:00:00Z"))[0]])
