@@ -3,17 +3,21 @@ and the portal configured to call them."""
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 import pytest
 
-from portal.app import create_app
-from portal.config import Settings
-from servicekit.config import KitSettings
+# pytest's importlib mode names this file "portal.tests.conftest" after its folder and so registers the folder
+# `portal/` as a namespace package called "portal", which hides the Flask app's package `portal/portal/`.
+_shadow = sys.modules.get("portal")
+if _shadow is not None and getattr(_shadow, "__file__", None) is None:
+    del sys.modules["portal"]
+
+from portal.app import create_app  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))  # importlib mode: the fake beside this file is not on the path
-from fake_api import Running, World, intake_app, processing_app
+from fake_api import Running, World, intake_app, processing_app  # noqa: E402
+from support import portal_settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -33,35 +37,27 @@ def world(_world_and_servers):
     return world
 
 
-def portal_settings(tmp_path, intake_url, processing_url, env="development") -> Settings:
-    return Settings(env=env, secret_key="test-secret", intake_url=intake_url, processing_url=processing_url,
-                    public_url="http://portal.test", province="Phú Thọ", connect_timeout=1.0, read_timeout=3.0,
-                    session_db=str(tmp_path / "sessions.db"), session_hours=1, log_level="WARNING",
-                    kit=KitSettings.from_env("portal"))
-
-
-@pytest.fixture
-def settings(tmp_path, _world_and_servers):
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory, _world_and_servers):
     _, intake, processing = _world_and_servers
-    return portal_settings(tmp_path, intake.url, processing.url)
+    return portal_settings(tmp_path_factory.mktemp("portal"), intake.url, processing.url)
 
 
-@pytest.fixture
-def app(settings, world):
+@pytest.fixture(scope="session")
+def _app(settings):
+    # One app for the session: compiling the GOV.UK macros takes seconds; each test gets its own client (cookies,
+    # hence its own server-side session) and a clean world.
     app = create_app(settings)
     app.config["TESTING"] = True
     return app
 
 
 @pytest.fixture
+def app(_app, world):
+    return _app
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf(response) -> str:
-    match = CSRF.search(response.get_data(as_text=True))
-    assert match, "the page has no CSRF token"
-    return match.group(1)
