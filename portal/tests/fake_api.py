@@ -94,6 +94,7 @@ class World:
     misses: int = 0
     seq: int = 0
     filings: int = 0  # POST /v1/dossiers that created a dossier
+    conflict_next: str | None = None  # the next officer action answers 409 with this message (a race lost)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def procedure(self, code):
@@ -453,6 +454,9 @@ def processing_app(world: World) -> Flask:
         if not d or name not in ACTIONS or d["procedure"]["agency"]["code"] != who["agency"]:
             return _error(404, "not found")
         roles, sources, target = ACTIONS[name]
+        if world.conflict_next:
+            message, world.conflict_next = world.conflict_next, None
+            return _error(409, message)
         if who["role"] not in roles:
             return _error(403, f"role {who['role']} may not do this")
         if d["status"] not in sources or _guard(d, name):
