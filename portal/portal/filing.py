@@ -18,7 +18,7 @@ from .citizen import load_procedure
 from .web import apis, summary
 
 bp = Blueprint("filing", __name__)
-STEPS = ["nguoi-nop", "thong-tin", "lien-he", "giay-to", "nhan-ket-qua", "thong-bao", "kiem-tra"]
+STEPS = ["nguoi-nop", "thong-tin", "lien-he", "giay-to", "nhan-ket-qua", "dia-chi", "thong-bao", "kiem-tra"]
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_FILE = 10 * 1024 * 1024
 ALLOWED = {"application/pdf", "image/jpeg", "image/png"}
@@ -43,19 +43,33 @@ def _save(wizard: dict) -> None:
     session.modified = True
 
 
+def _by_post(wizard: dict) -> bool:
+    return (wizard["answers"].get("delivery") or {}).get("method") == "post"
+
+
 def _next(step: str) -> str:
+    wizard = _wizard()
+    if step == "nhan-ket-qua" and _by_post(wizard):
+        return url_for("filing.step", step="dia-chi", sua=1 if (request.args.get("sua") or request.form.get("sua"))
+                       else None)
     if request.args.get("sua") or request.form.get("sua"):
         return url_for("filing.step", step="kiem-tra")
-    return url_for("filing.step", step=STEPS[STEPS.index(step) + 1])
+    following = STEPS[STEPS.index(step) + 1]
+    if following == "dia-chi" and not _by_post(wizard):
+        following = "thong-bao"
+    return url_for("filing.step", step=following)
 
 
 def _back(step: str) -> str:
-    if request.args.get("sua"):
+    if request.args.get("sua") and step != "dia-chi":
         return url_for("filing.step", step="kiem-tra")
     index = STEPS.index(step)
     if index == 0:
         return url_for("citizen.procedure", code=_wizard()["procedure"]["code"])
-    return url_for("filing.step", step=STEPS[index - 1])
+    previous = STEPS[index - 1]
+    if previous == "dia-chi" and not _by_post(_wizard()):
+        previous = "nhan-ket-qua"
+    return url_for("filing.step", step=previous)
 
 
 @bp.get("/thu-tuc/<code>/nop-ho-so")
@@ -83,6 +97,8 @@ def step(step):
     if step not in STEPS:
         abort(404)
     wizard = _wizard()
+    if step == "dia-chi" and not _by_post(wizard):
+        return redirect(url_for("filing.step", step="nhan-ket-qua"))
     if wizard.get("submitted"):
         return redirect(url_for("tracking.confirmation", code=wizard["submitted"]))
     if request.method == "GET":
@@ -97,7 +113,7 @@ def step(step):
 def _reachable(wizard: dict, step: str) -> bool:
     answers = wizard["answers"]
     needs = {"thong-tin": "type", "lien-he": "full_name", "giay-to": "contact_done", "nhan-ket-qua": "documents_done",
-             "thong-bao": "delivery", "kiem-tra": "channels"}
+             "dia-chi": "delivery", "thong-bao": "delivery_done", "kiem-tra": "channels"}
     return all(answers.get(needs[s]) for s in STEPS[1:STEPS.index(step) + 1])
 
 
@@ -197,34 +213,45 @@ def _documents(wizard):
 
 
 def _delivery(wizard):
-    values = _form("method", "street", "commune", "province")
+    values = _form("method")
+    if values["method"] not in wizard["procedure"]["delivery_methods"]:
+        return _render("nhan-ket-qua", wizard, {"method": "Chọn cách nhận kết quả"}, values)
+    previous = wizard["answers"].get("delivery") or {}
+    wizard["answers"]["delivery"] = previous | values if values["method"] == "post" else values
+    wizard["answers"]["delivery_done"] = values["method"] == "counter" or bool(previous.get("street"))
+    if values["method"] == "counter":
+        wizard["quote"] = None
+    _save(wizard)
+    return redirect(_next("nhan-ket-qua"))
+
+
+def _address(wizard):
+    values = _form("street", "commune", "province")
     errors = {}
-    methods = wizard["procedure"]["delivery_methods"]
-    if values["method"] not in methods:
-        errors["method"] = "Chọn cách nhận kết quả"
-    elif values["method"] == "post":
-        for name, text in (("street", "Nhập số nhà, tên đường, thôn, xóm"), ("commune", "Nhập xã, phường"),
-                           ("province", "Nhập tỉnh, thành phố")):
-            if not values[name]:
-                errors[name] = text
+    for name, text in (("street", "Nhập số nhà, tên đường, thôn, xóm"), ("commune", "Nhập xã, phường"),
+                       ("province", "Nhập tỉnh, thành phố")):
+        if not values[name]:
+            errors[name] = text
+        elif len(values[name]) > 300:
+            errors[name] = "Địa chỉ phải có không quá 300 ký tự"
     quote = None
-    if not errors and values["method"] == "post":
+    if not errors:
         try:
             quote = apis().intake.get("/v1/postal/quote", params={
                 "province": values["province"], "commune": values["commune"], "weight_g": 200, "service": "return"})
         except ApiError as exc:
-            if exc.status == 422 and set(exc.errors) & {"province", "commune"}:
-                if "province" in exc.errors:
-                    errors["province"] = "Không tìm thấy tỉnh, thành phố này; nhập tên một trong 34 tỉnh, thành phố"
-                if "commune" in exc.errors:
-                    errors["commune"] = "Không tìm thấy xã, phường này trong tỉnh, thành phố đã nhập"
+            if exc.status == 422 and "province" in exc.errors:
+                errors["province"] = "Không tìm thấy tỉnh, thành phố này; nhập tên một trong 34 tỉnh, thành phố"
+            elif exc.status == 422 and "commune" in exc.errors:
+                errors["commune"] = "Không tìm thấy xã, phường này trong tỉnh, thành phố đã nhập"
             # any other refusal: the price is told when the dossier is received
     if errors:
-        return _render("nhan-ket-qua", wizard, errors, values, ["method", "street", "commune", "province"])
-    wizard["answers"]["delivery"] = values
+        return _render("dia-chi", wizard, errors, values, ["street", "commune", "province"])
+    wizard["answers"]["delivery"] = {"method": "post"} | values
+    wizard["answers"]["delivery_done"] = True
     wizard["quote"] = {"citizen_vnd": quote.get("citizen_vnd")} if quote and "citizen_vnd" in quote else None
     _save(wizard)
-    return redirect(_next("nhan-ket-qua"))
+    return redirect(_next("dia-chi"))
 
 
 def _channels(wizard):
@@ -307,4 +334,4 @@ def _api_field_text(key: str, message: str) -> str:
 
 
 HANDLERS = {"nguoi-nop": _applicant_type, "thong-tin": _applicant_details, "lien-he": _contact,
-            "giay-to": _documents, "nhan-ket-qua": _delivery, "thong-bao": _channels, "kiem-tra": _submit}
+            "giay-to": _documents, "nhan-ket-qua": _delivery, "dia-chi": _address, "thong-bao": _channels, "kiem-tra": _submit}

@@ -61,3 +61,19 @@ def app(_app, world):
 def client(app):
     return app.test_client()
 
+
+
+# ---- browser tests (pytest-playwright with Debian's Chromium; never a downloaded browser) ---------------------
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    from browser import CHROMIUM, CHROMIUM_ARGS
+
+    assert os.path.exists(CHROMIUM), "the browser tests need Debian's chromium: make tools (apt-get install chromium)"
+    return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def live_url(_app):
+    server = Running(_app)
+    yield server.url
+    server.stop()

@@ -14,7 +14,11 @@ from datetime import datetime, timedelta, timezone
 import jwt
 import segno
 from flask import Flask, jsonify, request
+import logging
+
 from werkzeug.serving import make_server
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 from servicekit.config import DEV_JWT_SECRET
 

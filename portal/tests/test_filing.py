@@ -45,10 +45,11 @@ def _upload_required(client, token):
 
 
 def _finish(client, token, method="counter"):
-    data = {"csrf_token": token, "method": method}
+    answer = client.post("/nop-ho-so/nhan-ket-qua", data={"csrf_token": token, "method": method})
+    assert answer.headers["Location"].endswith("/dia-chi" if method == "post" else "/thong-bao")
     if method == "post":
-        data |= {"street": "Số 1 Hai Bà Trưng", "commune": "Phúc Yên", "province": "Phú Thọ"}
-    assert client.post("/nop-ho-so/nhan-ket-qua", data=data).status_code == 302
+        assert client.post("/nop-ho-so/dia-chi", data={"csrf_token": token, "street": "Số 1 Hai Bà Trưng",
+                                                        "commune": "Phúc Yên", "province": "Phú Thọ"}).status_code == 302
     assert client.post("/nop-ho-so/thong-bao", data={"csrf_token": token, "channels": ["sms"]}).status_code == 302
 
 
@@ -148,10 +149,15 @@ def test_delivery_by_post_asks_for_the_address_and_shows_the_postal_quote_on_che
     client, token = filing
     _answer_up_to_documents(client, token)
     _upload_required(client, token)
-    answer = client.post("/nop-ho-so/nhan-ket-qua", data={"csrf_token": token, "method": "post"})
+    assert _field_errors(client.post("/nop-ho-so/nhan-ket-qua", data={"csrf_token": token})) == [
+        "Chọn cách nhận kết quả"]
+    assert client.get("/nop-ho-so/dia-chi").headers["Location"].endswith("/nhan-ket-qua")  # counter: no address
+    client.post("/nop-ho-so/nhan-ket-qua", data={"csrf_token": token, "method": "post"})
+    answer = client.post("/nop-ho-so/dia-chi", data={"csrf_token": token})
     assert _field_errors(answer) == ["Nhập số nhà, tên đường, thôn, xóm", "Nhập xã, phường", "Nhập tỉnh, thành phố"]
-    unknown = client.post("/nop-ho-so/nhan-ket-qua", data={"csrf_token": token, "method": "post", "street": "1",
-                                                            "commune": "X", "province": "Atlantis"})
+    assert client.get("/nop-ho-so/thong-bao").headers["Location"].endswith("/nguoi-nop")  # no address yet
+    unknown = client.post("/nop-ho-so/dia-chi", data={"csrf_token": token, "street": "1",
+                                                       "commune": "X", "province": "Atlantis"})
     assert _field_errors(unknown) == ["Không tìm thấy tỉnh, thành phố này; nhập tên một trong 34 tỉnh, thành phố"]
     _finish(client, token, method="post")
     page = _text(client.get("/nop-ho-so/kiem-tra"))
