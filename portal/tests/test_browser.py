@@ -229,7 +229,7 @@ def test_from_filing_to_the_result_at_the_counter_half_citizen_half_officers(
     _act(clerk, code, "Yêu cầu bổ sung", js, supplement, axe)
 
     citizen.goto(f"{live_url}/ho-so/{code}")
-    expect(citizen.get_by_role("heading", name="Yêu cầu bổ sung giấy tờ")).to_be_visible()
+    expect(citizen.get_by_role("heading", level=2, name="Yêu cầu bổ sung giấy tờ")).to_be_visible()
     axe.check(citizen, js)
     citizen.get_by_role("button", name="Gửi giấy tờ bổ sung").click()
     _errors_shown(citizen, js)
@@ -302,8 +302,7 @@ def test_the_pages_run_under_the_csp_without_a_single_violation(browser, live_ur
     page = context.new_page()
     refused = []
     page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    for path in ("/", "/?q=khai", "/thu-tuc/1.001193.H56", "/tra-cuu", f"/ho-so/{d['code']}",
-                 "/can-bo/dang-nhap"):
+    for path in ("/", "/?q=khai", "/thu-tuc/1.001193.H56", f"/ho-so/{d['code']}", "/can-bo/dang-nhap", "/tra-cuu"):
         page.goto(live_url + path)
         page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Tra cứu").click()
