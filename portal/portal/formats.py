@@ -41,6 +41,13 @@ ACTION_LABELS = {
     "reject": "Không duyệt, dừng xử lý", "stop": "Dừng xử lý", "issue-result": "Trả kết quả điện tử",
     "return-result": "Trả kết quả tại quầy", "apologize": "Xin lỗi và hẹn lại ngày trả",
 }
+# what the audit trail may also name: the citizen's and the system's own steps
+AUDIT_LABELS = ACTION_LABELS | {
+    "submit": "Nộp hồ sơ", "file": "Nộp hồ sơ", "supplement": "Người nộp bổ sung giấy tờ",
+    "supplement_received": "Người nộp bổ sung giấy tờ", "withdraw": "Người nộp rút hồ sơ",
+    "withdrawal": "Người nộp rút hồ sơ", "payment": "Đã nhận thanh toán", "paid": "Đã nhận thanh toán",
+    "delivered": "Bưu điện đã phát kết quả", "supplement_expired": "Hết hạn bổ sung",
+}
 
 
 def parse_time(value) -> datetime | None:
@@ -134,4 +141,5 @@ def install(app) -> None:
         shipment_label=lambda s: SHIPMENT_LABELS.get(s, s or ""),
         role_label=lambda s: ROLE_LABELS.get(s, s or ""),
         action_label=lambda s: ACTION_LABELS.get(s, s or ""),
+        audit_label=lambda s: AUDIT_LABELS.get(s, "Cập nhật hồ sơ"),
     )

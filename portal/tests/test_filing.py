@@ -210,7 +210,8 @@ def test_submitting_twice_files_one_dossier_and_both_land_on_its_confirmation(fi
     assert first.headers["Location"].endswith(f"/ho-so/{code}/xac-nhan")
     assert key in world.idempotency
     page = _text(client.get(first.headers["Location"]))
-    assert "Đã gửi hồ sơ" in page and code in page and "Điều gì xảy ra tiếp theo" in page
+    assert "Đã gửi hồ sơ" in page and f"<strong>{code}</strong>" in page and "Điều gì xảy ra tiếp theo" in page
+    assert "&lt;" not in page
 
 
 def test_a_retry_after_a_lost_answer_sends_the_same_idempotency_key(filing, world):
@@ -244,3 +245,11 @@ def test_the_confirmation_page_of_someone_else_s_dossier_sends_to_the_tracking_p
     d = world.add()
     answer = client.get(f"/ho-so/{d['code']}/xac-nhan")
     assert answer.headers["Location"].endswith(f"/ho-so/{d['code']}")
+
+
+def test_the_question_is_the_page_heading_with_its_caption_rendered_not_escaped(filing):
+    client, _ = filing
+    page = _text(client.get("/nop-ho-so/nguoi-nop"))
+    assert '<h1 class="govuk-fieldset__heading">' in page
+    assert '<span class="govuk-caption-l">Bước 1/8 · Đăng ký khai sinh</span>Bạn nộp hồ sơ với tư cách nào?' in page
+    assert "&lt;span" not in page
