@@ -112,7 +112,12 @@ def _errors(errors) -> dict:
         elif value is not None:
             out[prefix] = str(value)
 
-    walk("", errors or {})
+    # flask-smorest (webargs) nests field messages under the request location: {"json": {"applicant": ...}}
+    if isinstance(errors, dict) and errors and set(errors) <= {"json", "query", "form", "files", "headers"}:
+        for location in errors.values():
+            walk("", location)
+    else:
+        walk("", errors or {})
     return out
 
 

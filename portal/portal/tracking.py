@@ -87,22 +87,39 @@ def _view(code: str):
         raise
 
 
+def _requested_documents(view: dict) -> list[dict]:
+    """The open request's documents as {code, name}; a bare code gets its name from the catalogue."""
+    request_ = view.get("supplement_request") or {}
+    documents = request_.get("documents") or []
+    names = {}
+    if any(isinstance(d, str) or not d.get("name") for d in documents) and (view.get("procedure") or {}).get("code"):
+        try:
+            procedure = apis().intake.get(f"/v1/procedures/{view['procedure']['code']}")
+            names = {d["code"]: d["name"] for d in procedure.get("documents") or []}
+        except ApiError:
+            pass
+    out = []
+    for doc in documents:
+        doc_code = doc if isinstance(doc, str) else doc.get("code")
+        name = None if isinstance(doc, str) else doc.get("name")
+        out.append({"code": doc_code, "name": name or names.get(doc_code, doc_code)})
+    return out
+
+
 def _page(code: str, view: dict, template: str = "tracking/dossier.html", errors: dict | None = None,
           order=None, **extra):
     errors = errors or {}
     payment = view.get("payment") or None
     link = f"{settings().public_url}/ho-so/{code}"
     qr_svg = Markup(segno.make(link, error="m").svg_inline(scale=4, title=f"Mã QR trang hồ sơ {code}"))
-    doc_names = {}
-    if view.get("supplement_request") and (view.get("procedure") or {}).get("code"):
-        try:
-            procedure = apis().intake.get(f"/v1/procedures/{view['procedure']['code']}")
-            doc_names = {d["code"]: d["name"] for d in procedure.get("documents") or []}
-        except ApiError:
-            pass
-    return render_template(template, v=view, code=code, doc_names=doc_names, bank=vietqr.parse(payment.get("qr_payload")) if payment
+    return render_template(template, v=view, code=code, requested=_requested_documents(view), bank=vietqr.parse(payment.get("qr_payload")) if payment
                            else None, errors=errors, error_list=summary(errors, order), qr_svg=qr_svg,
-                           withdrawable=view.get("status") in WITHDRAWABLE, **extra)
+                           withdrawable=view.get("status") in WITHDRAWABLE and not _pending_withdrawal(view),
+                           **extra)
+
+
+def _pending_withdrawal(view: dict) -> bool:
+    return (view.get("withdrawal") or {}).get("status") == "requested"
 
 
 @bp.get("/ho-so/<code>")
@@ -174,11 +191,12 @@ def supplement(code):
         return redirect(url_for("tracking.dossier", code=code))
     errors, documents = {}, []
     note = (request.form.get("note") or "").strip()
-    for doc_code in request_.get("documents") or []:
+    for doc in _requested_documents(view):
+        doc_code = doc["code"]
         field = f"bs-{doc_code}"
         file = request.files.get(field)
         if file is None or not file.filename:
-            errors[field] = UPLOAD_ERRORS["select"].format(name=doc_code)
+            errors[field] = UPLOAD_ERRORS["select"].format(name=doc["name"])
             continue
         data = file.read(MAX_FILE + 1)
         if not data:
@@ -192,8 +210,8 @@ def supplement(code):
             except ApiError as exc:
                 errors[field] = UPLOAD_ERRORS["size" if exc.status == 413 else "type" if exc.status in (415, 422)
                                              else "failed"]
-    if len(note) > 2000:
-        errors["note"] = "Ghi chú phải có không quá 2000 ký tự"
+    if len(note) > 1000:
+        errors["note"] = "Ghi chú phải có không quá 1000 ký tự"
     if errors:
         return _page(code, view, errors=errors, note=note)
     try:
@@ -213,13 +231,13 @@ def withdraw(code):
     reason = (request.form.get("reason") or "").strip()
     if not reason:
         return _page(code, view, errors={"reason": "Nhập lý do rút hồ sơ"})
-    if len(reason) > 2000:
-        return _page(code, view, errors={"reason": "Lý do phải có không quá 2000 ký tự"}, reason=reason)
+    if len(reason) > 500:
+        return _page(code, view, errors={"reason": "Lý do phải có không quá 500 ký tự"}, reason=reason)
     try:
         apis().intake.post(f"/v1/dossiers/{code}/withdrawal", token=_token(code), json={"reason": reason})
     except ApiError as exc:
         return _page(code, view, errors={"reason": _refusal(exc, "Không rút được hồ sơ")}, reason=reason)
-    session["flash"] = "Bạn đã rút hồ sơ. Hồ sơ sẽ không được xử lý tiếp."
+    session["flash"] = "Đã gửi yêu cầu rút hồ sơ."
     return redirect(url_for("tracking.dossier", code=code))
 
 

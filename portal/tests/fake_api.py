@@ -146,8 +146,11 @@ class World:
             "completed_at": _iso(d["completed_at"]), "payment": d["payment"],
             "delivery": {"method": d["delivery"]["method"], "tracking_no": d["tracking_no"],
                          "status": "in_transit" if d["tracking_no"] else None},
-            "supplement_request": ({k: d["supplement_request"][k] for k in ("reason", "documents", "deadline")}
-                                   if d["supplement_request"] else None),
+            "supplement_request": ({k: d["supplement_request"][k] for k in ("reason", "deadline")} | {
+                "documents": [{"code": c, "name": next(x["name"] for x in p["documents"] if x["code"] == c)}
+                              for c in d["supplement_request"]["documents"]]} if d["supplement_request"] else None),
+            "withdrawal": d.get("withdrawal"),
+            "rating": d["rating"],
             "timeline": d["timeline"],
         }
 
@@ -167,7 +170,7 @@ def intake_app(world: World) -> Flask:
         agency = request.args.get("agency")
         level = request.args.get("level")
         if level and level not in ("full_online", "partial_online"):
-            return _error(422, "Invalid", {"level": ["Must be one of: full_online, partial_online."]})
+            return _error(422, "Invalid", {"query": {"level": ["Must be one of: full_online, partial_online."]}})
         page, per_page = int(request.args.get("page", 1)), int(request.args.get("per_page", 20))
         items = [p for p in PROCEDURES if (not q or q in _fold(p["name"]) or q in p["code"].lower())
                  and (not agency or p["agency"]["code"] == agency) and (not level or p["level"] == level)]
@@ -208,7 +211,7 @@ def intake_app(world: World) -> Flask:
     def quote():
         province = request.args.get("province", "")
         if _fold(province) not in ("phu tho", "ha noi", "tinh phu tho"):
-            return _error(422, "Invalid", {"province": ["unknown province"]})
+            return _error(422, "Invalid", {"query": {"province": ["unknown province"]}})
         return {"service": request.args.get("service"), "weight_g": int(request.args.get("weight_g", 0)),
                 "operator_vnd": 26000, "citizen_vnd": 10000, "subsidy_vnd": 16000}
 
@@ -240,7 +243,7 @@ def intake_app(world: World) -> Flask:
             if missing:
                 errors["documents"] = [f"Thiếu giấy tờ bắt buộc: {', '.join(missing)} (missing required documents)"]
         if errors:
-            return _error(422, "Invalid", errors)
+            return _error(422, "Invalid", {"json": errors})  # webargs nests messages under the location
         d = world.add(procedure_code=p["code"], id_number=idn, full_name=applicant.get("full_name"),
                       delivery=body["delivery"]["method"])
         d["applicant"] = applicant
@@ -297,7 +300,9 @@ def intake_app(world: World) -> Flask:
             return _error(404, "not found")
         if d["status"] not in ("submitted", "received", "in_review", "supplement_requested", "awaiting_payment"):
             return _error(409, "not withdrawable")
-        world.move(d, "withdrawn", (request.get_json() or {}).get("reason"), actor="citizen", action="withdraw")
+        reason = (request.get_json() or {}).get("reason")
+        d["withdrawal"] = {"status": "accepted", "reason": reason, "requested_at": _iso(_now()), "answer": None}
+        world.move(d, "withdrawn", reason, actor="citizen", action="withdraw")
         return world.citizen_view(d)
 
     @app.post("/v1/dossiers/<code>/rating")
@@ -307,8 +312,8 @@ def intake_app(world: World) -> Flask:
             return _error(404, "not found")
         if d["status"] != "returned" or d["rating"]:
             return _error(409, "rating only once the result is returned")
-        d["rating"] = request.get_json()
-        return {"ok": True}
+        d["rating"] = request.get_json() | {"rated_at": _iso(_now())}
+        return d["rating"], 201
 
     @app.get("/v1/dossiers/<code>/payment-qr.png")
     def payment_qr(code):
@@ -414,7 +419,7 @@ def processing_app(world: World) -> Flask:
         unknown = set(request.args) - {"status", "overdue", "assignee", "procedure", "received_from", "received_to",
                                        "page", "per_page"}
         if unknown:
-            return _error(422, "Invalid", {k: ["Unknown field."] for k in unknown})
+            return _error(422, "Invalid", {"query": {k: ["Unknown field."] for k in unknown}})
         items = [d for d in world.dossiers.values() if d["procedure"]["agency"]["code"] == who["agency"]]
         if request.args.get("status"):
             items = [d for d in items if d["status"] == request.args["status"]]
@@ -486,7 +491,7 @@ def processing_app(world: World) -> Flask:
             d["approval"] = "approved"
         if name == "issue-result":
             if body.get("result_file_id") not in world.files:
-                return _error(422, "Invalid", {"result_file_id": ["unknown file"]})
+                return _error(422, "Invalid", {"json": {"result_file_id": ["unknown file"]}})
             d["result_file_id"] = body["result_file_id"]
             d["completed_at"] = _now()
         if target:
@@ -501,7 +506,7 @@ def processing_app(world: World) -> Flask:
         if not officer():
             return _error(401, "missing bearer token")
         if not request.args.get("from") or not request.args.get("to"):
-            return _error(422, "Invalid", {"from": ["Missing data for required field."]})
+            return _error(422, "Invalid", {"query": {"from": ["Missing data for required field."]}})
         return {"agency": AGENCY["code"], "from": request.args["from"], "to": request.args["to"], "indicators": [
             {"id": "2.1", "name": "Hồ sơ giải quyết đúng hạn hoặc trước hạn", "numerator": 45, "denominator": 48,
              "rate": 0.9375, "full_marks_at": 1.0, "score": 93.75, "max_points": 20, "points": 18.75},

@@ -79,3 +79,12 @@ def test_the_session_cookie_holds_only_an_id_and_the_answers_stay_on_the_server(
     cookie = client.get_cookie("motcua_portal")
     assert cookie is not None and cookie.http_only
     assert "001099012345" not in cookie.value and len(cookie.value) < 100
+
+
+def test_api_field_errors_nested_under_the_request_location_are_flattened_to_field_paths():
+    from portal.api import _errors
+
+    assert _errors({"json": {"applicant": {"id_number": ["bad"]}, "documents": {"0": {"code": ["x"]}}}}) == {
+        "applicant.id_number": "bad", "documents.0.code": "x"}
+    assert _errors({"query": {"level": ["bad"]}}) == {"level": "bad"}
+    assert _errors({"province": ["unknown"]}) == {"province": "unknown"}

@@ -108,7 +108,7 @@ def test_check_payment_through_htmx_answers_only_the_payment_section(client, wor
 
 def test_an_open_supplement_request_takes_the_files_and_returns_the_dossier_to_review(client, world):
     d = world.add(status="in_review")
-    d["supplement_request"] = {"reason": "Ảnh giấy chứng sinh bị mờ", "documents": ["GIAY_CHUNG_SINH"],
+    d["supplement_request"] = {"reason": "Ảnh giấy chứng sinh bị mờ", "documents": ["GIAY_CHUNG_SINH"],  # codes
                                "deadline": "2030-01-15", "from_status": "in_review"}
     world.move(d, "supplement_requested", "Ảnh giấy chứng sinh bị mờ")
     token = _signed_in(client, d)
@@ -116,7 +116,7 @@ def test_an_open_supplement_request_takes_the_files_and_returns_the_dossier_to_r
     assert "Yêu cầu bổ sung giấy tờ" in page and "15/01/2030" in page and "Giấy chứng sinh" in page
     missing = client.post(f"/ho-so/{d['code']}/bo-sung", data={"csrf_token": token},
                           content_type="multipart/form-data")
-    assert "Chọn một tệp cho" in _text(missing)
+    assert "Chọn một tệp cho “Giấy chứng sinh”" in _text(missing)
     done = client.post(f"/ho-so/{d['code']}/bo-sung", content_type="multipart/form-data", data={
         "csrf_token": token, "bs-GIAY_CHUNG_SINH": (io.BytesIO(PDF), "ro-hon.pdf"), "note": "Đã chụp lại"})
     assert done.status_code == 302 and d["status"] == "in_review"
@@ -130,6 +130,7 @@ def test_withdrawal_needs_a_reason_and_then_stops_the_dossier(client, world):
     client.post(f"/ho-so/{d['code']}/rut", data={"csrf_token": token, "reason": "Nộp nhầm thủ tục"})
     page = _text(client.get(f"/ho-so/{d['code']}"))
     assert d["status"] == "withdrawn" and "Công dân yêu cầu rút hồ sơ" in page
+    assert "Cơ quan đã đồng ý cho rút hồ sơ." in page
     assert 'id="rut"' not in page
 
 
@@ -141,9 +142,11 @@ def test_rating_is_offered_only_once_the_result_is_returned(client, world):
     assert 'id="danh-gia"' in _text(client.get(f"/ho-so/{d['code']}"))
     assert "Chọn mức độ hài lòng" in _text(client.post(f"/ho-so/{d['code']}/danh-gia", data={"csrf_token": token}))
     client.post(f"/ho-so/{d['code']}/danh-gia", data={"csrf_token": token, "score": "5", "comment": "Nhanh"})
-    assert d["rating"] == {"score": 5, "comment": "Nhanh"}
+    assert d["rating"]["score"] == 5 and d["rating"]["comment"] == "Nhanh"
+    page = _text(client.get(f"/ho-so/{d['code']}"))
+    assert "Bạn đã đánh giá 5/5" in page and 'id="danh-gia"' not in page
     again = client.post(f"/ho-so/{d['code']}/danh-gia", data={"csrf_token": token, "score": "4"})
-    assert "Không gửi được đánh giá" in _text(again)
+    assert "Không gửi được đánh giá" in _text(again) and d["rating"]["score"] == 5
 
 
 @pytest.mark.parametrize("path", ["/ho-so/{code}/rut", "/ho-so/{code}/danh-gia", "/ho-so/{code}/bo-sung"])
