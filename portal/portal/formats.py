@@ -142,4 +142,6 @@ def install(app) -> None:
         role_label=lambda s: ROLE_LABELS.get(s, s or ""),
         action_label=lambda s: ACTION_LABELS.get(s, s or ""),
         audit_label=lambda s: AUDIT_LABELS.get(s, "Cập nhật hồ sơ"),
+        actor_label=lambda s: {"citizen": "người nộp hồ sơ", "applicant": "người nộp hồ sơ", "system": "hệ thống",
+                               "postal": "bưu điện", "payment": "hệ thống thanh toán"}.get(s, s or ""),
     )

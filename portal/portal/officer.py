@@ -72,6 +72,7 @@ def sign_in():
                                 ttl_seconds=ttl)
             session["officer"] = {"token": token, "sub": values["sub"], "role": values["role"],
                                   "agency": values["agency"], "exp": time.time() + ttl - 60}
+            session.regenerate()
             target = request.args.get("tiep") or ""
             return redirect(target if target.startswith("/can-bo/") else url_for("officer.queue"))
     return render_template("officer/sign_in.html", v=values, roles=ROLES, agencies=agencies(), errors=errors,

@@ -22,6 +22,12 @@ class ServerSession(CallbackDict, SessionMixin):
         self.sid = sid
         self.new = new
         self.modified = False
+        self.replaced: str | None = None
+
+    def regenerate(self) -> None:
+        """A new id for the same data (after a sign-in or a lookup), so an id planted beforehand is worthless."""
+        self.replaced, self.sid = self.replaced or self.sid, secrets.token_urlsafe(32)
+        self.modified = True
 
 
 class SqliteSessionInterface(SessionInterface):
@@ -57,6 +63,8 @@ class SqliteSessionInterface(SessionInterface):
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
         conn = self._conn()
+        if session.replaced and not session.new:
+            conn.execute("DELETE FROM portal_session WHERE sid = ?", (session.replaced,))
         if not session:
             if session.modified and not session.new:
                 conn.execute("DELETE FROM portal_session WHERE sid = ?", (session.sid,))

@@ -70,6 +70,7 @@ def lookup():
                                                           " mã trên phiếu hẹn hoặc tin nhắn và số giấy tờ đã khai"})
         raise
     _store_token(view.get("code") or code, view.get("access_token"))
+    session.regenerate()
     return redirect(url_for("tracking.dossier", code=view.get("code") or code))
 
 

@@ -88,3 +88,18 @@ def test_api_field_errors_nested_under_the_request_location_are_flattened_to_fie
         "applicant.id_number": "bad", "documents.0.code": "x"}
     assert _errors({"query": {"level": ["bad"]}}) == {"level": "bad"}
     assert _errors({"province": ["unknown"]}) == {"province": "unknown"}
+
+
+def test_a_successful_lookup_gives_the_browser_a_new_session_id_and_the_old_one_is_forgotten(client, world):
+    from support import csrf
+
+    d = world.add()
+    token = csrf(client.get("/tra-cuu"))
+    before = client.get_cookie("motcua_portal").value
+    client.post("/tra-cuu", data={"csrf_token": token, "code": d["code"], "id_number": d["applicant"]["id_number"]})
+    after = client.get_cookie("motcua_portal").value
+    assert after != before
+    stranger = client.application.test_client()
+    stranger.set_cookie("motcua_portal", before)
+    assert 'id="id_number"' in stranger.get(f"/ho-so/{d['code']}").get_data(as_text=True)
+    assert "Tiến trình xử lý" in client.get(f"/ho-so/{d['code']}").get_data(as_text=True)
