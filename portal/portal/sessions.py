@@ -51,6 +51,8 @@ class SqliteSessionInterface(SessionInterface):
         return conn
 
     def open_session(self, app, request):
+        if request.endpoint == "static":  # assets load in parallel with the page: they must never write a session
+            return self.make_null_session(app)
         sid = request.cookies.get(self.get_cookie_name(app))
         if sid and len(sid) < 100:
             row = self._conn().execute("SELECT data, expires FROM portal_session WHERE sid = ?", (sid,)).fetchone()
@@ -71,9 +73,14 @@ class SqliteSessionInterface(SessionInterface):
                 response.delete_cookie(name, domain=domain, path=path)
             return
         expires = time.time() + self.lifetime
-        conn.execute("INSERT INTO portal_session (sid, data, expires) VALUES (?, ?, ?) ON CONFLICT(sid) DO UPDATE"
-                     " SET data = excluded.data, expires = excluded.expires",
-                     (session.sid, json.dumps(dict(session), ensure_ascii=False), expires))
+        if session.modified or session.new:
+            conn.execute("INSERT INTO portal_session (sid, data, expires) VALUES (?, ?, ?) ON CONFLICT(sid) DO UPDATE"
+                         " SET data = excluded.data, expires = excluded.expires",
+                         (session.sid, json.dumps(dict(session), ensure_ascii=False), expires))
+        else:
+            # Only what a request changed is written: a request that merely read the session (two tabs, a slow
+            # page) must not put back the data it read over what another request wrote meanwhile.
+            conn.execute("UPDATE portal_session SET expires = ? WHERE sid = ?", (expires, session.sid))
         if secrets.randbelow(200) == 0:  # now and then, forget sessions nobody came back to
             conn.execute("DELETE FROM portal_session WHERE expires < ?", (time.time(),))
         response.set_cookie(name, session.sid, max_age=self.lifetime, httponly=True, domain=domain, path=path,

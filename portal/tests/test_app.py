@@ -103,3 +103,27 @@ def test_a_successful_lookup_gives_the_browser_a_new_session_id_and_the_old_one_
     stranger.set_cookie("motcua_portal", before)
     assert 'id="id_number"' in stranger.get(f"/ho-so/{d['code']}").get_data(as_text=True)
     assert "Tiến trình xử lý" in client.get(f"/ho-so/{d['code']}").get_data(as_text=True)
+
+
+def test_a_request_that_only_read_the_session_does_not_write_back_what_it_read(app, world):
+    """Assets and slow pages overlap: a reader saving its stale copy would undo a sign-in made meanwhile."""
+    from support import csrf
+
+    client = app.test_client()
+    client.get("/thu-tuc/1.001193.H56/nop-ho-so")
+    interface = app.session_interface
+    sid = client.get_cookie("motcua_portal").value
+    with app.test_request_context("/tra-cuu", headers={"Cookie": f"motcua_portal={sid}"}):
+        from flask import request
+
+        stale = interface.open_session(app, request)  # a request that started before the answer below
+    token = csrf(client.get("/nop-ho-so/nguoi-nop"))
+    client.post("/nop-ho-so/nguoi-nop", data={"csrf_token": token, "type": "business"})
+    with app.test_request_context("/tra-cuu"):
+        interface.save_session(app, stale, app.response_class())
+    with client.session_transaction() as session:
+        assert session["wizard"]["answers"]["type"] == "business"
+    with app.test_request_context("/static/portal.css"):
+        from flask import request
+
+        assert interface.is_null_session(interface.open_session(app, request))

@@ -222,7 +222,7 @@ def test_a_retry_after_a_lost_answer_sends_the_same_idempotency_key(filing, worl
     _finish(client, token)
     client.post("/nop-ho-so/kiem-tra", data={"csrf_token": token})
     with client.session_transaction() as session:  # as if the first answer never reached the browser
-        session["wizard"]["submitted"] = None
+        session["wizard"] = session["wizard"] | {"submitted": None}
     again = client.post("/nop-ho-so/kiem-tra", data={"csrf_token": token})
     assert world.filings == 1 and again.status_code == 302
 

@@ -163,7 +163,7 @@ def test_a_specialist_uploads_the_signed_result_and_issues_it(client, world):
 def test_an_expired_or_rejected_token_sends_the_officer_to_sign_in_again(client, world):
     _sign_in(client)
     with client.session_transaction() as session:
-        session["officer"]["token"] = "not-a-jwt"
+        session["officer"] = session["officer"] | {"token": "not-a-jwt"}
     assert client.get("/can-bo/ho-so").headers["Location"].startswith("/can-bo/dang-nhap")
 
 
