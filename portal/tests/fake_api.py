@@ -98,6 +98,7 @@ class World:
     misses: int = 0
     seq: int = 0
     filings: int = 0  # POST /v1/dossiers that created a dossier
+    posts: int = 0  # every POST /v1/dossiers
     conflict_next: str | None = None  # the next officer action answers 409 with this message (a race lost)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -217,6 +218,7 @@ def intake_app(world: World) -> Flask:
 
     @app.post("/v1/dossiers")
     def file_dossier():
+        world.posts += 1
         key = request.headers.get("Idempotency-Key")
         if not key:
             return _error(400, "Idempotency-Key header is required")
