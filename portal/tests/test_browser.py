@@ -196,8 +196,11 @@ def _sign_in(page, live_url, role, sub, axe=None, js=True):
 
 
 def _act(page, code, action_label, js, fill=None, axe=None):
-    if js and page.get_by_role("button", name="Thao tác").count():
-        page.get_by_role("button", name="Thao tác").click()
+    page.wait_for_load_state("load")
+    if js:  # MOJ's button menu folds two or more actions under "Thao tác" once its script has run
+        expect(page.locator('[data-module="moj-button-menu"]')).to_have_attribute("data-moj-button-menu-init", "")
+        if page.get_by_role("button", name="Thao tác").count():
+            page.get_by_role("button", name="Thao tác").click()
     page.get_by_role("button", name=action_label).or_(page.get_by_role("link", name=action_label)).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(action_label)
     if axe:
