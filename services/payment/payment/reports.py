@@ -55,7 +55,7 @@ def daily_report(conn: Connection, agency: str, day: date, *, with_unknown: bool
             "amount_refunded_vnd": sum(r.amount_vnd for r in refunded),
             "net_vnd": sum(o.amount_vnd for o in paid) - sum(r.amount_vnd for r in refunded),
             "mismatches": len(flags),
-            "pending_at_end_of_day": queries.pending_count(conn, agency, end),
+            "still_pending": queries.pending_count(conn, agency, end),  # opened by the day's end, pending now
         },
     }
 
