@@ -267,3 +267,19 @@ def test_the_simulator_pays_a_real_order_through_signed_callbacks(db, payment, s
     assert [c.outcome for c in callbacks] == ["paid"]  # a duplicate is never recorded twice
     metrics = requests.get(served.url + "/metrics", timeout=5).text
     assert "motcua_payment_callbacks_total" in metrics
+
+
+def test_the_worker_runs_expiry_reconciliation_and_refunds_on_their_own_periods(db, payment, settings_with_bank,
+                                                                                bank, dossier_submitted):
+    from payment.worker import periodic_jobs
+
+    settings = replace(settings_with_bank, bank_url=bank.url, expiry_every_seconds=7, reconcile_every_seconds=11,
+                       refund_every_seconds=13)
+    scheduled = periodic_jobs(settings, db)
+    assert [(j.name, j.every_seconds) for j in scheduled] == [
+        ("payment-expiry", 7), ("payment-reconciliation", 11), ("payment-refunds", 13)]
+    order = payment.open_order(dossier_submitted)
+    pay_at_bank(bank, order, callback="skip")
+    age(db, expired_ago=timedelta(minutes=1))
+    scheduled[0].run()
+    assert payment.order().status == "paid"
