@@ -283,3 +283,15 @@ def test_the_worker_runs_expiry_reconciliation_and_refunds_on_their_own_periods(
     age(db, expired_ago=timedelta(minutes=1))
     scheduled[0].run()
     assert payment.order().status == "paid"
+
+
+def test_a_callback_arriving_after_expiry_is_flagged_and_the_order_stays_expired(db, payment, settings_with_bank,
+                                                                                 client, app_client, post_callback,
+                                                                                 make_callback, dossier_submitted):
+    order = payment.open_order(dossier_submitted)
+    age(db, expired_ago=timedelta(minutes=1))
+    assert jobs.expire_due_orders(db, client, settings_with_bank) == {"expired": 1}
+    assert post_callback(app_client, make_callback(order)).get_json() == {"result": "paid_after_close"}
+    assert payment.order().status == "expired" and payment.events("payment.completed.v1") == []
+    flag, = payment.rows(reconciliation_flags)
+    assert (flag.kind, flag.received_vnd, flag.agency_code) == ("paid_after_close", 50000, "000.00.06.H56")
