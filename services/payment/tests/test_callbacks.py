@@ -6,15 +6,30 @@ import time
 import pytest
 from prometheus_client import REGISTRY
 
+from servicekit.signing import sign
+
 from payment.models import bank_callbacks, reconciliation_flags
 
+SECRET = "test-bank-secret"  # settings_with_bank's key (conftest)
+
+
+def signed_post(client, body, *, secret=SECRET, timestamp=None, header=None):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if header is not False:
+        headers["X-Motcua-Signature"] = header or sign(raw, secret, timestamp)
+    return client.post("/v1/gateway/callbacks", data=raw, headers=headers)
+
+
+def callback_for(order, **overrides):
+    body = {"event_id": f"evt-{order.reference}", "reference": order.reference, "amount_vnd": order.amount_vnd,
+            "result_code": "00", "bank_txn_id": f"TXN{order.reference}", "paid_at": "2026-11-24T02:10:00.000Z"}
+    return body | overrides
 
 
 @pytest.fixture(autouse=True)
-def _helpers(post_callback, make_callback, bank_secret):
-    """The folder's helpers under short names (conftest is not importable in importlib mode)."""
-    global signed_post, callback_for, SECRET
-    signed_post, callback_for, SECRET = post_callback, make_callback, bank_secret
+def _same_secret(bank_secret):
+    assert bank_secret == SECRET
 
 
 def flags(payment):
@@ -57,8 +72,6 @@ def test_a_callback_without_a_valid_fresh_signature_is_a_401_and_changes_nothing
 
 
 def test_a_signature_over_another_body_is_a_401(app_client, payment, dossier_submitted):
-    from servicekit.signing import sign
-
     order = payment.open_order(dossier_submitted)
     header = sign(json.dumps(callback_for(order, amount_vnd=1)).encode(), SECRET)
     assert signed_post(app_client, callback_for(order), header=header).status_code == 401
