@@ -248,6 +248,7 @@ class Suite:
             "NOTIFY_TRACKING_URL": self.url("intake", "/v1/dossiers/"),
             "SMS_GATEWAY_RECEIPT_URL": self.url("notify", "/v1/providers/receipts"),
             "BANK_SIM_CALLBACK_URL": self.url("payment", "/v1/gateway/callbacks"),
+            "PAYMENT_BANK_URL": self.url("bank"),
             "POSTAL_SIM_CALLBACK_URL": self.url("postal", "/v1/carrier/events"),
         })
         for service in SERVICE_PORTS:
