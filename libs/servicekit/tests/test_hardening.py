@@ -389,3 +389,27 @@ def test_retention_prunes_old_inbox_rows_and_old_sent_outbox_rows_only(db):
     assert count(db, inbox) == 1
     with db.transaction(readonly=True) as conn:
         assert sorted(r.subject for r in conn.execute(sa.select(outbox.c.subject))) == ["sent-new", "unsent-old"]
+
+
+def test_manage_unroutable_lists_requeues_and_discards_returned_rows_with_a_reason(db, db_url, capsys):
+    from servicekit.cli import run_manage
+
+    record_things(db, ["kept", "retired"])
+    with db.transaction() as conn:
+        conn.execute(outbox.update().values(first_returned_at=now() - timedelta(minutes=5), last_error="unroutable",
+                                            claimed_until=now() + timedelta(minutes=1)))
+    kit = make_settings("amqp://unused/", db_url)
+
+    def manage(*argv):
+        assert run_manage(list(argv), kit=kit, migrations_dir="unused", seed=None, subscription=None) == 0
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    listed = manage("unroutable", "list", "--older-than", "60")["unroutable"]
+    ids = {row["id"] for row in listed}
+    assert len(listed) == 2
+    with db.transaction(readonly=True) as conn:
+        retired = conn.execute(sa.select(outbox.c.id).where(outbox.c.subject == "retired")).scalar_one()
+    assert manage("unroutable", "discard", "--id", str(retired), "--reason", "type retired")["discarded"] == 1
+    assert manage("unroutable", "requeue")["requeued"] == 1
+    assert [r["id"] for r in manage("unroutable", "list")["unroutable"]] == sorted(ids - {retired})
+    assert count(db, outbox, outbox.c.claimed_until.is_(None), outbox.c.sent_at.is_(None)) == 1
