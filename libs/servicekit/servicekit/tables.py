@@ -95,10 +95,16 @@ def create_kit_tables(op) -> None:
 
 
 def add_outbox_first_returned() -> None:
-    """Alembic (each service's k0002): the outbox's `first_returned_at` column, added by kit issue 5."""
+    """Alembic (each service's k0002): the outbox's `first_returned_at` column, added by kit issue 5.
+
+    A database created from empty has it already (`create_kit_tables` builds today's definitions in 0001);
+    one migrated before the kit added it gets it here.
+    """
     from alembic import op
 
-    op.add_column("outbox", sa.Column("first_returned_at", UTCDateTime, nullable=True))
+    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("outbox")}
+    if "first_returned_at" not in columns:
+        op.add_column("outbox", sa.Column("first_returned_at", UTCDateTime, nullable=True))
 
 
 def drop_outbox_first_returned() -> None:
