@@ -345,7 +345,7 @@ def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_retries_and
 
 GIVE_UP_S = 5  # the test-shortened unroutable give-up period (production default 120 s)
 OUTAGE_S = 15  # longer than GIVE_UP_S: every row filed while away is older than the give-up when first published
-LATE_WORKER_S = 3  # processing's worker, redeployed during the outage, is back this long after the broker
+LATE_WORKER_S = 2  # processing's worker, redeployed during the outage, is back this long after the broker
 
 
 def test_broker_down_longer_than_the_give_up_and_back_on_an_empty_disk_loses_no_filing(
