@@ -54,12 +54,16 @@ def is_outage(exc: BaseException) -> bool:
     InterfaceError (a connection that is already closed), DisconnectionError, and a pool that gave no
     connection in time. An IntegrityError or a ProgrammingError is the work's own fault and is not one.
     """
+    message = str(exc)
+    if any(sign in message for sign in _SQLITE_MISTAKES):
+        return False  # SQLite files schema and syntax mistakes under OperationalError too: the work's own fault
     if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
-                        sa_exc.TimeoutError)):
+                        sa_exc.TimeoutError, sqlite3.OperationalError)):
         return True
-    if isinstance(exc, sqlite3.OperationalError):
-        return True
-    return "database is locked" in str(exc)
+    return "database is locked" in message
+
+
+_SQLITE_MISTAKES = ("no such table", "no such column", "has no column", "syntax error")
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -244,7 +244,8 @@ class OutboxRelay:
             while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
                 self.beat("waiting for consumers to declare their queues")
                 connection.sleep(min(left, 0.5))  # keeps the probe's heartbeats going
-            declare_marker(connection.channel())
+            if not self._stop.is_set():  # only a full wait vouches for the topology
+                declare_marker(connection.channel())
         finally:
             if connection.is_open:
                 connection.close()

@@ -413,3 +413,18 @@ def test_manage_unroutable_lists_requeues_and_discards_returned_rows_with_a_reas
     assert manage("unroutable", "requeue")["requeued"] == 1
     assert [r["id"] for r in manage("unroutable", "list")["unroutable"]] == sorted(ids - {retired})
     assert count(db, outbox, outbox.c.claimed_until.is_(None), outbox.c.sent_at.is_(None)) == 1
+
+
+def test_outages_are_told_from_the_works_own_mistakes():
+    from servicekit.db import is_outage
+
+    def wrapped(message, kind=sa.exc.OperationalError):
+        return kind("SELECT 1", {}, Exception(message))
+
+    assert is_outage(wrapped("could not connect to server: Connection refused"))
+    assert is_outage(wrapped("database is locked"))
+    assert is_outage(wrapped("connection already closed", sa.exc.InterfaceError))
+    assert is_outage(sqlite3.OperationalError("database is locked"))
+    assert not is_outage(wrapped("no such table: cases"))
+    assert not is_outage(wrapped("duplicate key", sa.exc.IntegrityError))
+    assert not is_outage(RuntimeError("handler bug"))
