@@ -428,3 +428,23 @@ def test_outages_are_told_from_the_works_own_mistakes():
     assert not is_outage(wrapped("no such table: cases"))
     assert not is_outage(wrapped("duplicate key", sa.exc.IntegrityError))
     assert not is_outage(RuntimeError("handler bug"))
+
+
+def test_a_relay_on_a_broker_without_the_topology_waits_so_a_late_consumer_is_not_skipped(
+        db, amqp_url, relay_factory, consumer_factory):
+    # Another service's queue is already bound for the type; this service's consumer declares its own a moment
+    # after the relay connects (a broker back on an empty disk, workers reconnecting in any order). A publish in
+    # that moment would reach the other queue only: nothing comes back, and the event is lost for this service.
+    conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = conn.channel()
+    channel.exchange_declare(EVENTS_EXCHANGE, exchange_type="topic", durable=True)
+    channel.queue_declare("other.events", durable=True)
+    channel.queue_bind("other.events", EVENTS_EXCHANGE, routing_key="thing.happened.v1")
+    conn.close()
+    record_things(db, ["late-consumer"])
+    relay_thread = run_in_thread(lambda: relay_factory(relay_settle_seconds=3.0))
+    time.sleep(1.0)
+    consumer_factory()
+    relay_thread.join(20)
+    wait_until(lambda: count(db, effects) == 1, 15, message="the event skipped the consumer that declared late")
+    assert queue_depth(amqp_url, "other.events") == 1
