@@ -438,6 +438,11 @@ def test_broker_down_longer_than_the_give_up_and_back_on_an_empty_disk_loses_no_
     assert set(cases) == codes and set(cases.values()) == {1}, {c: n for c, n in cases.items() if n != 1}
     per_code = support.sms_per_code(support.sms_messages(suite), codes)
     assert not [c for c, n in per_code.items() if n != 1], {c: n for c, n in per_code.items() if n != 1}
+    # Every worker's own /healthz (service port + 2000): each thread alive and beating after the outage.
+    for service in suite.services:
+        response = support.session().get(f"http://127.0.0.1:{suite.port(service) + 2000}/healthz", timeout=5)
+        assert response.status_code == 200, (service, response.text)
+        assert all(t["alive"] and not t["stale"] for t in response.json()["threads"].values()), response.json()
     figures("LONG-OUTAGE-FIGURES", {
         "filings_accepted": len(codes),
         "filed_while_broker_down": filed_while_down,
