@@ -9,6 +9,7 @@ import functools
 from datetime import date, datetime, time, timedelta
 
 from flask import g, request
+from marshmallow import RAISE
 from flask_smorest import Blueprint
 
 from servicekit.auth import officer_required
@@ -43,7 +44,7 @@ def _start_of_day(day: date) -> datetime:
 
 @blp.get("")
 @officer_required(_kit)
-@blp.arguments(CaseQuerySchema, location="query")
+@blp.arguments(CaseQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, CasePageSchema)
 def list_dossiers(args):
     """The agency's queue: overdue first, then by due date; filters by status, overdue, assignee,
@@ -147,7 +148,7 @@ def upload_file():
 
 @calendar_blp.get("/due-date")
 @officer_required(_kit)
-@calendar_blp.arguments(DueDateQuerySchema, location="query")
+@calendar_blp.arguments(DueDateQuerySchema, location="query", unknown=RAISE)
 @calendar_blp.response(200, DueDateSchema)
 def due_date(args):
     """Due date of a dossier received at `from` for a procedure of `working_days` working days."""
@@ -168,7 +169,7 @@ def due_date(args):
 
 @calendar_blp.get("/days")
 @officer_required(_kit)
-@calendar_blp.arguments(CalendarQuerySchema, location="query")
+@calendar_blp.arguments(CalendarQuerySchema, location="query", unknown=RAISE)
 @calendar_blp.response(200, CalendarListSchema)
 def list_days(args):
     """The admin's table: extra days off and swapped working days (on top of the computed holidays)."""

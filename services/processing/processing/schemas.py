@@ -104,12 +104,17 @@ class DueDateQuerySchema(Schema):
     working_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
 
 
+class SkippedDaySchema(Schema):
+    day = fields.Date()
+    why = fields.String()
+
+
 class DueDateSchema(Schema):
     start = fields.DateTime(metadata={"description": "when the clock starts (out-of-hours rules applied)"})
     due_at = fields.DateTime()
     due_at_local = fields.String()
     working_days = fields.Integer()
-    days_off_skipped = fields.List(fields.Dict())
+    days_off_skipped = fields.List(fields.Nested(SkippedDaySchema))
 
 
 class CalendarDayBodySchema(Schema):
