@@ -17,16 +17,17 @@ from servicekit.files import PDF, FileStore, sniff
 from servicekit.tables import now as utcnow
 from servicekit.web import DomainError, Forbidden, Invalid, NotFound, current_db, current_settings
 
-from . import queries, use_cases
+from . import queries, stats, use_cases
 from .calendar import VN_TZ
 from .schemas import (
     CalendarDayBodySchema, CalendarDaySchema, CalendarListSchema, CalendarQuerySchema, CaseDetailSchema,
-    CasePageSchema, CaseQuerySchema, DueDateQuerySchema, DueDateSchema, FileSchema,
+    CasePageSchema, CaseQuerySchema, DueDateQuerySchema, DueDateSchema, FileSchema, StatsQuerySchema, StatsSchema,
 )
 from .workflow import ACTIONS
 
 blp = Blueprint("dossiers", __name__, url_prefix="/v1/dossiers", description="Hồ sơ của cơ quan (officer view)")
 files_blp = Blueprint("files", __name__, url_prefix="/v1/files", description="Tệp kết quả điện tử (PDF)")
+stats_blp = Blueprint("stats", __name__, url_prefix="/v1/stats", description="Chỉ số 766 của cơ quan")
 calendar_blp = Blueprint("calendar", __name__, url_prefix="/v1/calendar", description="Lịch làm việc và hạn xử lý")
 
 
@@ -192,3 +193,22 @@ def put_day(body, day):
     with current_db().transaction() as conn:
         queries.upsert_calendar_day(conn, **row)
     return row
+
+
+@stats_blp.get("/766")
+@officer_required(_kit)
+@stats_blp.arguments(StatsQuerySchema, location="query", unknown=RAISE)
+@stats_blp.response(200, StatsSchema)
+def indicators_766(args):
+    """Decision 766 indicators 2.1, 2.2, 3.3, 3.6, 4.1, 4.2, 5.4 for the officer's agency over [from, to]
+    (local days, inclusive), with the province's targets for the agency and its standing against them."""
+    if args["to"] < args["from_"]:
+        raise Invalid("Khoảng thời gian không hợp lệ.", {"query": {"to": ["must not be before from"]}})
+    settings = current_settings()
+    agency = g.officer["agency"]
+    period = stats.Period.of_days(args["from_"], args["to"])
+    with current_db().transaction(readonly=True) as conn:
+        calendar = use_cases.load_calendar(conn, settings.working_hours)
+        rows = queries.list_cases_for_stats(conn, agency, period.start, period.end)
+    result = stats.compute(rows, period, calendar, settings.targets_for(agency))
+    return {"agency": agency, "from_": args["from_"], "to": args["to"], **result}

@@ -40,6 +40,7 @@ class Settings:
     files_dir: str = "var/files/processing"
     max_result_bytes: int = 10 * 1024 * 1024
     deadline_watch_seconds: int = 60
+    indicators_refresh_seconds: int = 300
     targets: dict = field(default_factory=lambda: DEFAULT_TARGETS)
 
     @classmethod
@@ -56,6 +57,7 @@ class Settings:
             files_dir=env("PROCESSING_FILES_DIR", os.path.join(kit.var_dir, "files", "processing")),
             max_result_bytes=env_int("PROCESSING_MAX_RESULT_BYTES", 10 * 1024 * 1024),
             deadline_watch_seconds=env_int("PROCESSING_DEADLINE_WATCH_SECONDS", 60),
+            indicators_refresh_seconds=env_int("PROCESSING_766_REFRESH_SECONDS", 300),
             targets=_targets(env("PROCESSING_766_TARGETS")),
         )
 

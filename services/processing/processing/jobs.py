@@ -9,7 +9,8 @@ from servicekit.tables import now as utcnow
 
 from . import queries, use_cases
 from .config import Settings
-from .metrics import DOSSIERS_OVERDUE
+from . import stats
+from .metrics import DOSSIERS_OVERDUE, INDICATOR_766, TARGET_MET_766
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +48,23 @@ def deadline_watch(db: Database, settings: Settings, now: datetime | None = None
     for agency in agencies:
         DOSSIERS_OVERDUE.labels(agency).set(overdue.get(agency, 0))
     return sent
+
+
+def refresh_indicators(db: Database, settings: Settings, now: datetime | None = None) -> dict:
+    """The 766 gauges for every agency, over the current month (local time) up to today."""
+    now = now or utcnow()
+    today = now.astimezone(stats.VN_TZ).date()
+    period = stats.Period.of_days(today.replace(day=1), today)
+    results = {}
+    with db.transaction(readonly=True) as conn:
+        calendar = use_cases.load_calendar(conn, settings.working_hours)
+        for agency in queries.list_agencies(conn):
+            rows = queries.list_cases_for_stats(conn, agency, period.start, period.end)
+            results[agency] = stats.compute(rows, period, calendar, settings.targets_for(agency))
+    for agency, result in results.items():
+        for indicator in result["indicators"]:
+            if indicator["rate"] is not None:
+                INDICATOR_766.labels(agency, indicator["id"]).set(indicator["rate"])
+        for target in result["targets"]:
+            TARGET_MET_766.labels(agency, target["target"]).set(1 if target["met"] else 0)
+    return results

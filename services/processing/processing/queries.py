@@ -133,12 +133,10 @@ def get_result_file(conn: Connection, file_id: str, agency: str):
 
 
 def list_cases_for_stats(conn: Connection, agency: str, start: datetime, end: datetime):
-    """Cases of `agency` received, filed or finished within [start, end) (the 766 period)."""
-    in_period = lambda column: sa.and_(column >= start, column < end)  # noqa: E731
+    """Cases of `agency` received before `end` and not finished before `start` (the 766 population)."""
     return conn.execute(
         sa.select(cases).where(
-            cases.c.agency_code == agency,
-            sa.or_(in_period(cases.c.submitted_at), in_period(cases.c.received_at), in_period(cases.c.finished_at),
-                   sa.and_(cases.c.received_at < start, cases.c.finished_at.is_(None))),
+            cases.c.agency_code == agency, cases.c.received_at.is_not(None), cases.c.received_at < end,
+            sa.or_(cases.c.finished_at.is_(None), cases.c.finished_at >= start),
         )
     ).all()

@@ -151,3 +151,30 @@ class StatsQuerySchema(Schema):
 
     from_ = fields.Date(required=True, data_key="from")
     to = fields.Date(required=True, metadata={"description": "inclusive"})
+
+
+class IndicatorSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    numerator = fields.Float()
+    denominator = fields.Integer()
+    rate = fields.Float(allow_none=True)
+    full_marks_at = fields.Float()
+    score = fields.Float(allow_none=True, metadata={"description": "% of the indicator's full marks"})
+    max_points = fields.Integer()
+    points = fields.Float(allow_none=True)
+
+
+class TargetStandingSchema(Schema):
+    target = fields.String()
+    required = fields.Float()
+    actual = fields.Float(allow_none=True)
+    met = fields.Boolean()
+
+
+class StatsSchema(Schema):
+    agency = fields.String()
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    indicators = fields.List(fields.Nested(IndicatorSchema))
+    targets = fields.List(fields.Nested(TargetStandingSchema))

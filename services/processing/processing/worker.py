@@ -4,7 +4,7 @@ from servicekit.worker import PeriodicJob, run_worker
 
 from .config import Settings
 from .handlers import SUBSCRIPTION
-from .jobs import deadline_watch
+from .jobs import deadline_watch, refresh_indicators
 from .models import inbox, outbox
 
 
@@ -12,7 +12,9 @@ def main() -> None:
     settings = Settings.from_env()
     db = Database(settings.kit.database_url)
     watch = PeriodicJob("deadline-watch", settings.deadline_watch_seconds, lambda: deadline_watch(db, settings))
-    run_worker(settings, outbox=outbox, inbox=inbox, subscription=SUBSCRIPTION, jobs=[watch])
+    indicators = PeriodicJob("indicators-766", settings.indicators_refresh_seconds,
+                             lambda: refresh_indicators(db, settings))
+    run_worker(settings, outbox=outbox, inbox=inbox, subscription=SUBSCRIPTION, jobs=[watch, indicators])
 
 
 if __name__ == "__main__":
