@@ -60,7 +60,7 @@ def list_dossiers(args):
             received_to=_start_of_day(received_to + timedelta(days=1)) if received_to else None,
             page=args["page"], per_page=args["per_page"],
         )
-    items = [use_cases.case_view(row, now) for row in rows]
+    items = [use_cases.case_view(row, now, g.officer["role"]) for row in rows]
     return {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
 
 

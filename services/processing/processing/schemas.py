@@ -65,6 +65,7 @@ class CaseSchema(Schema):
     delivery_failed = fields.Boolean()
     apologized_at = fields.DateTime(allow_none=True)
     version = fields.Integer()
+    allowed_actions = fields.List(fields.String(), metadata={"description": "actions the calling officer may take now"})
 
 
 class CaseDetailSchema(CaseSchema):
@@ -79,7 +80,6 @@ class CaseDetailSchema(CaseSchema):
     paper_original = fields.Boolean(allow_none=True)
     approval_summary = fields.String(allow_none=True)
     audit = fields.List(fields.Nested(AuditEntrySchema))
-    allowed_actions = fields.List(fields.String(), metadata={"description": "actions the calling officer may take now"})
 
 
 class CasePageSchema(Schema):

@@ -85,7 +85,7 @@ def is_overdue(case, now: datetime) -> bool:
     return case.status in ("received", "in_review") and case.due_at is not None and now > case.due_at
 
 
-def case_view(case, now: datetime) -> dict:
+def case_view(case, now: datetime, role: str | None = None) -> dict:
     view = dict(case._mapping)
     for name in ("documents", "procedure_documents", "supplement_documents", "delivery_address"):
         view[name] = json.loads(view[name]) if view.get(name) else None
@@ -98,13 +98,14 @@ def case_view(case, now: datetime) -> dict:
          "from_status": case.supplement_from_status}
         if case.status == "supplement_requested" else None
     )
+    if role is not None:
+        view["allowed_actions"] = allowed_actions(case, role, now)
     return view
 
 
 def officer_view(conn: Connection, case, officer: dict, now: datetime | None = None) -> dict:
-    view = case_view(case, now or utcnow())
+    view = case_view(case, now or utcnow(), officer["role"])
     view["audit"] = queries.list_audit(conn, case.id)
-    view["allowed_actions"] = allowed_actions(case, officer["role"])
     return view
 
 
@@ -125,7 +126,7 @@ def perform_action(conn: Connection, *, code: str, action_name: str, body: dict,
     case = queries.get_case(conn, code, agency=officer["agency"])
     if case is None:
         raise NotFound("Không tìm thấy hồ sơ (dossier not found)")
-    refused = refusal(action, case, officer["role"])
+    refused = refusal(action, case, officer["role"], now)
     if refused is not None:
         status, message = refused
         raise (Forbidden if status == 403 else Conflict)(message)

@@ -7,6 +7,7 @@ decides which edge exists. Statuses and codes are the DVCQG list (DOMAIN.md "Dos
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from marshmallow import RAISE, Schema, fields, validate
@@ -67,10 +68,10 @@ class ApologyBody(_Body):
 
 
 # ---- guards: what the case's own state must also satisfy (a refusal is a 409 with this text) --------------
-Guard = Callable[[object], "str | None"]
+Guard = Callable[[object, datetime], "str | None"]  # (case, now) -> refusal text or None
 
 
-def _approval_not_requested(case) -> str | None:
+def _approval_not_requested(case, now: datetime) -> str | None:
     if case.approval == "requested":
         return "Hồ sơ đang chờ lãnh đạo ký duyệt."
     if case.approval == "approved":
@@ -78,15 +79,15 @@ def _approval_not_requested(case) -> str | None:
     return None
 
 
-def _approval_requested(case) -> str | None:
+def _approval_requested(case, now: datetime) -> str | None:
     return None if case.approval == "requested" else "Chuyên viên chưa trình ký hồ sơ này."
 
 
-def _approved(case) -> str | None:
+def _approved(case, now: datetime) -> str | None:
     return None if case.approval == "approved" else "Chỉ trả kết quả sau khi lãnh đạo đã ký duyệt."
 
 
-def _counter_and_paid(case) -> str | None:
+def _counter_and_paid(case, now: datetime) -> str | None:
     if case.delivery_method != "counter":
         return "Hồ sơ trả kết quả qua bưu chính; hệ thống tự cập nhật khi bưu điện báo đã phát."
     if case.fee_mode == "after" and case.fee_vnd > 0 and not case.fee_paid:
@@ -95,12 +96,10 @@ def _counter_and_paid(case) -> str | None:
     return None
 
 
-def _apology_allowed(case, now=None) -> str | None:
-    from servicekit.tables import now as utcnow
-
+def _apology_allowed(case, now: datetime) -> str | None:
     if case.apologized_at is not None:
         return "Hồ sơ đã có phiếu xin lỗi và hẹn lại ngày trả; chỉ được hẹn lại một lần."
-    if case.due_at is None or (now or utcnow()) >= case.due_at:
+    if case.due_at is None or now >= case.due_at:
         return "Đã quá hạn trả kết quả; phiếu xin lỗi phải gửi trước khi hết hạn."
     return None
 
@@ -179,7 +178,7 @@ SYSTEM_EDGES: tuple[SystemEdge, ...] = (
 )
 
 
-def refusal(action: Action, case, role: str) -> tuple[int, str] | None:
+def refusal(action: Action, case, role: str, now: datetime) -> tuple[int, str] | None:
     """Why `role` may not take `action` on `case` now: (403|409, message), or None when it may."""
     if role not in action.roles:
         return 403, f"Vai trò {role} không được thực hiện thao tác {action.name}."
@@ -187,14 +186,14 @@ def refusal(action: Action, case, role: str) -> tuple[int, str] | None:
         return 409, (f"Hồ sơ đang ở trạng thái “{STATUS_LABELS[case.status]}” ({STATUS_CODES[case.status]}), "
                      f"không thể thực hiện thao tác {action.name}.")
     if action.guard is not None:
-        reason = action.guard(case)
+        reason = action.guard(case, now)
         if reason:
             return 409, reason
     return None
 
 
-def allowed_actions(case, role: str) -> list[str]:
-    return [name for name, action in ACTIONS.items() if refusal(action, case, role) is None]
+def allowed_actions(case, role: str, now: datetime) -> list[str]:
+    return [name for name, action in ACTIONS.items() if refusal(action, case, role, now) is None]
 
 
 def mermaid() -> str:

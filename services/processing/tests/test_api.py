@@ -79,5 +79,7 @@ def test_the_queue_filters_and_puts_overdue_first_then_by_due_date(client, heade
     today = now.astimezone(timezone(timedelta(hours=7))).date()
     assert codes(f"?received_from={today - timedelta(days=2)}&received_to={today}")[0] == [soon, later]
     assert codes("?per_page=2&page=2") == ([later, waiting], 4)
-    first = client.get("/v1/dossiers", headers=headers("leader")).get_json()["items"][0]
-    assert first["overdue"] is True and first["status_code"] == 4
+    items = client.get("/v1/dossiers", headers=headers("leader")).get_json()["items"]
+    assert items[0]["overdue"] is True and items[0]["status_code"] == 4
+    assert items[0]["allowed_actions"] == []  # past due: no apology any more; nothing submitted to sign
+    assert items[1]["allowed_actions"] == ["assign", "apologize"]

@@ -30,7 +30,7 @@ def in_hours_strictly(cal, moment):
         datetime.combine(lt.date(), s, VN_TZ) <= lt <= datetime.combine(lt.date(), e, VN_TZ) for s, e in cal.periods)
 
 
-@hsettings(max_examples=300, deadline=None)
+@hsettings(max_examples=300, deadline=None, database=None)
 @given(moments, amounts, swaps)
 def test_a_due_date_never_falls_on_a_day_off_at_lunch_or_after_hours(start, seconds, overrides):
     cal = WorkingCalendar(overrides=overrides)
@@ -42,14 +42,14 @@ def test_a_due_date_never_falls_on_a_day_off_at_lunch_or_after_hours(start, seco
     assert in_hours_strictly(cal, due)
 
 
-@hsettings(max_examples=300, deadline=None)
+@hsettings(max_examples=300, deadline=None, database=None)
 @given(moments, amounts, amounts, swaps)
 def test_adding_a_then_b_equals_adding_a_plus_b(start, a, b, overrides):
     cal = WorkingCalendar(overrides=overrides)
     assert cal.add(cal.add(start, a), b) == cal.add(start, a + b)
 
 
-@hsettings(max_examples=300, deadline=None)
+@hsettings(max_examples=300, deadline=None, database=None)
 @given(moments, st.integers(min_value=1, max_value=15), moments, st.integers(min_value=0, max_value=10 * 24 * HOUR),
        swaps)
 def test_pause_and_resume_move_the_due_date_by_exactly_the_paused_working_time(received, days, pause, length, overrides):
@@ -62,7 +62,7 @@ def test_pause_and_resume_move_the_due_date_by_exactly_the_paused_working_time(r
     assert moved >= due  # never earlier than the unpaused date (OpenCPS's class of bug)
 
 
-@hsettings(max_examples=200, deadline=None)
+@hsettings(max_examples=200, deadline=None, database=None)
 @given(moments, amounts)
 def test_working_time_between_a_start_and_its_due_date_is_what_was_added(start, seconds):
     assert CAL.working_seconds_between(CAL.normalize(start), CAL.add(start, seconds)) == seconds
