@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from datetime import date, datetime, time, timedelta
 
-from flask import g, request
+from flask import Response, g, request
 from marshmallow import RAISE
 from flask_smorest import Blueprint
 
@@ -145,6 +145,20 @@ def upload_file():
         FileStore(settings.files_dir).delete(stored.id)  # nothing half-written: no row, no orphan file
         raise
     return {"id": stored.id, "sha256": stored.sha256, "size": stored.size, "content_type": PDF}
+
+
+@files_blp.get("/<file_id>")
+@officer_required(_kit)
+@files_blp.response(200, {"format": "binary", "type": "string"}, content_type=PDF)
+@files_blp.alt_response(404, description="unknown file, or another agency's")
+def download_file(file_id):
+    """A result file of the officer's agency, as uploaded."""
+    with current_db().transaction(readonly=True) as conn:
+        stored = queries.get_result_file(conn, file_id, g.officer["agency"])
+    if stored is None:
+        raise NotFound("Không tìm thấy tệp (file not found)")
+    content = FileStore(current_settings().files_dir).read(stored.id)
+    return Response(content, mimetype=PDF, headers={"Content-Disposition": f'inline; filename="{stored.id}.pdf"'})
 
 
 @calendar_blp.get("/due-date")

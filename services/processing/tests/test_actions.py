@@ -225,3 +225,11 @@ def test_result_upload_takes_only_pdf_by_content_and_respects_the_size_limit(cli
     assert os.path.exists(os.path.join(settings.files_dir, body["id"][:2], body["id"]))
     too_big = upload_pdf(client, headers, PDF_BYTES + b"0" * settings.max_result_bytes)
     assert too_big.status_code == 413
+
+
+def test_a_result_file_is_read_back_by_its_agency_only(client, headers):
+    file_id = upload_pdf(client, headers).get_json()["id"]
+    mine = client.get(f"/v1/files/{file_id}", headers=headers("clerk"))
+    assert mine.status_code == 200 and mine.data == PDF_BYTES and mine.mimetype == "application/pdf"
+    assert client.get(f"/v1/files/{file_id}", headers=headers("clerk", agency="000.00.07.H56")).status_code == 404
+    assert client.get("/v1/files/../../etc/passwd", headers=headers("clerk")).status_code == 404
