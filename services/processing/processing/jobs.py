@@ -22,7 +22,7 @@ def deadline_watch(db: Database, settings: Settings, now: datetime | None = None
     sent = {"due_soon": 0, "overdue": 0, "supplement_closed": 0}
     with db.transaction(readonly=True) as conn:
         calendar = use_cases.load_calendar(conn, settings.working_hours)
-        candidates = queries.find_watch_candidates(conn, now + use_cases.WATCH_HORIZON)
+        candidates = queries.find_watch_candidates(conn, now, now + use_cases.WATCH_HORIZON)
         expired = queries.find_expired_supplements(conn, calendar.local_date(now))
     for stale in candidates:
         try:

@@ -74,12 +74,14 @@ def update_case_if_unchanged(conn: Connection, case_id: int, version: int, **val
     return result.rowcount == 1
 
 
-def find_watch_candidates(conn: Connection, horizon: datetime):
-    """Clock-running cases due before `horizon` that still miss a due_soon or overdue notice."""
+def find_watch_candidates(conn: Connection, now: datetime, horizon: datetime):
+    """Clock-running cases due before `horizon` that may still need a due_soon (not yet due) or an overdue
+    notice; a case whose both notices are settled never comes back, so a sweep stays small."""
     return conn.execute(
         sa.select(cases).where(
             cases.c.status.in_(CLOCK_RUNNING), cases.c.due_at.is_not(None), cases.c.due_at < horizon,
-            sa.or_(cases.c.due_soon_sent_at.is_(None), cases.c.overdue_sent_at.is_(None)),
+            sa.or_(sa.and_(cases.c.due_soon_sent_at.is_(None), cases.c.due_at >= now),
+                   cases.c.overdue_sent_at.is_(None)),
         ).order_by(cases.c.due_at)
     ).all()
 

@@ -162,7 +162,9 @@ def _request_supplement(ctx: Context, case, body):
     request_no = case.supplement_count + 1
     extra = {"reason": body["reason"], "documents": documents, "deadline": body["deadline"].isoformat(),
              "request_no": request_no, "from_status": case.status}
+    # The documents change: a signature asked for (or given) on the old set does not carry over.
     changes = {"paused_at": ctx.now, "supplement_count": request_no, "supplement_from_status": case.status,
+               "approval": None,
                "supplement_reason": body["reason"], "supplement_documents": json.dumps(documents, ensure_ascii=False),
                "supplement_deadline": body["deadline"]}
     note = f"Yêu cầu bổ sung lần {request_no} (hạn {vn_date(body['deadline'])}): {body['reason']}"

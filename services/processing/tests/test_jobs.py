@@ -89,3 +89,13 @@ def test_an_apology_re_arms_due_soon_for_the_new_date_but_never_a_second_overdue
     deadline_watch(db, settings, now=local(2026, 12, 11, 8, 0))
     assert types(outbox_events, code) == ["dossier.due_soon.v1", "dossier.apology_issued.v1", "dossier.due_soon.v1",
                                           "dossier.overdue.v1"]
+
+
+def test_a_case_received_too_late_for_due_soon_leaves_the_watch_once_overdue(db, settings, make_case, outbox_events):
+    from processing import queries
+
+    code = make_case(status="received", received_at=local(2026, 12, 1, 9, 0), due_at=local(2026, 12, 1, 10, 0))
+    deadline_watch(db, settings, now=local(2026, 12, 2, 9, 0))
+    assert types(outbox_events, code) == ["dossier.overdue.v1"]
+    with db.transaction(readonly=True) as conn:
+        assert queries.find_watch_candidates(conn, local(2026, 12, 2, 9, 5), local(2026, 12, 30)) == []
