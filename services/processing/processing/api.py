@@ -93,14 +93,6 @@ def _role_may(action):
 
 
 def _action_view(action):
-    @blp.route(f"/<code>/{action.name}", methods=["POST"], endpoint=f"action_{action.name.replace('-', '_')}")
-    @officer_required(_kit)
-    @_role_may(action)
-    @blp.arguments(action.body)
-    @blp.response(200, CaseDetailSchema)
-    @blp.alt_response(403, description="the role may not take this action")
-    @blp.alt_response(404, description="unknown dossier, or another agency's")
-    @blp.alt_response(409, description="the dossier's state does not allow it (or another officer acted first)")
     def view(body, code):
         settings = current_settings()
         with current_db().transaction() as conn:
@@ -108,11 +100,20 @@ def _action_view(action):
             return use_cases.perform_action(conn, code=code, action_name=action.name, body=body,
                                             officer=g.officer, calendar=calendar)
 
-    roles = ", ".join(action.roles)
-    target = action.target or "(status unchanged)"
-    view.__doc__ = f"{action.title}\n\nRoles: {roles}. From: {', '.join(action.sources)} -> {target}. " \
-                   f"Publishes {action.event}." + (f" Guard: {action.guard_text}." if action.guard_text else "")
-    return view
+    # The OpenAPI summary and description come from the docstring, read when the route is declared.
+    view.__name__ = f"action_{action.name.replace('-', '_')}"
+    view.__doc__ = (
+        f"{action.title}\n\nRoles: {', '.join(action.roles)}. From: {', '.join(action.sources)} -> "
+        f"{action.target or '(status unchanged)'}. Publishes {action.event}."
+        + (f" Guard: {action.guard_text}." if action.guard_text else "")
+    )
+    decorated = blp.alt_response(409, description="the state does not allow it (or another officer acted first)")(view)
+    decorated = blp.alt_response(404, description="unknown dossier, or another agency's")(decorated)
+    decorated = blp.alt_response(403, description="the role may not take this action")(decorated)
+    decorated = blp.response(200, CaseDetailSchema)(decorated)
+    decorated = blp.arguments(action.body)(decorated)
+    decorated = officer_required(_kit)(_role_may(action)(decorated))
+    return blp.route(f"/<code>/{action.name}", methods=["POST"], endpoint=view.__name__)(decorated)
 
 
 for _action in ACTIONS.values():
