@@ -134,3 +134,20 @@ def test_only_an_admin_edits_the_calendar_and_the_due_date_follows(client, heade
     due = client.get("/v1/calendar/due-date?from=2026-12-04T09:00:00%2B07:00&working_days=2",
                      headers=headers("clerk")).get_json()
     assert due["due_at_local"] == "2026-12-09T09:00:00+07:00"
+
+
+@hsettings(max_examples=150, deadline=None, database=None)
+@given(moments, st.integers(min_value=1, max_value=15),
+       st.lists(st.tuples(st.integers(min_value=0, max_value=5 * 24 * HOUR),
+                          st.integers(min_value=0, max_value=5 * 24 * HOUR)), max_size=4), swaps)
+def test_any_sequence_of_pauses_and_resumes_never_makes_the_due_date_earlier(received, days, pauses, overrides):
+    cal = WorkingCalendar(overrides=overrides)
+    due = original = cal.due_date(received, days)
+    moment, total = received, 0.0
+    for gap, length in pauses:
+        paused_at = moment + timedelta(seconds=gap)
+        resumed_at = paused_at + timedelta(seconds=length)
+        paused = cal.working_seconds_between(paused_at, resumed_at)
+        due, total, moment = cal.add(due, paused), total + paused, resumed_at
+    assert due >= original
+    assert abs(cal.working_seconds_between(original, due) - total) < 1e-6  # float sums; the calendar is exact
