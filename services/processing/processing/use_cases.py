@@ -20,7 +20,7 @@ from . import queries
 from .calendar import VN_TZ, WorkingCalendar, parse_hours
 from .events import PUBLISHES, STATUS_CODES
 from .models import outbox
-from .workflow import ACTIONS, STATUS_LABELS, WITHDRAWABLE, allowed_actions, refusal
+from .workflow import ACTIONS, STATUS_LABELS, WITHDRAWABLE, allowed_actions, refusal, vnd
 
 SYSTEM = "system"
 
@@ -293,14 +293,14 @@ def open_case(conn: Connection, dossier: dict, *, actor: str) -> int | None:
             conn, queries.get_case(conn, dossier["code"]), action="payment_required", actor=actor,
             to_status="awaiting_payment", event="dossier.payment_required.v1",
             extra={"amount_vnd": procedure["fee_vnd"]}, at=moment,
-            note=f"Chờ người nộp thanh toán phí, lệ phí {procedure['fee_vnd']:,} đồng trước khi xử lý".replace(",", "."),
+            note=f"Chờ người nộp thanh toán phí, lệ phí {vnd(procedure['fee_vnd'])} đồng trước khi xử lý",
         )
     return case_id
 
 
 def payment_completed(conn: Connection, payment: dict, *, actor: str) -> None:
     case = _case_for_event(conn, payment["dossier_code"])
-    amount = f"{payment['amount_vnd']:,}".replace(",", ".")
+    amount = vnd(payment["amount_vnd"])
     if case.status == "awaiting_payment":
         transition(conn, case, action="payment_received", actor=actor, to_status="submitted",
                    event="dossier.payment_received.v1", extra={"reference": payment["reference"]},

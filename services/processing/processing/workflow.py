@@ -67,6 +67,11 @@ class ApologyBody(_Body):
     new_due_date = fields.Date(required=True)
 
 
+def vnd(amount: int) -> str:
+    """50000 -> '50.000' (Vietnamese thousands separator)."""
+    return f"{amount:,}".replace(",", ".")
+
+
 # ---- guards: what the case's own state must also satisfy (a refusal is a 409 with this text) --------------
 Guard = Callable[[object, datetime], "str | None"]  # (case, now) -> refusal text or None
 
@@ -91,8 +96,8 @@ def _counter_and_paid(case, now: datetime) -> str | None:
     if case.delivery_method != "counter":
         return "Hồ sơ trả kết quả qua bưu chính; hệ thống tự cập nhật khi bưu điện báo đã phát."
     if case.fee_mode == "after" and case.fee_vnd > 0 and not case.fee_paid:
-        return (f"Người nộp chưa thanh toán phí, lệ phí {case.fee_vnd:,} đồng; chỉ trả kết quả sau khi "
-                f"đã nhận được thanh toán.").replace(",", ".")
+        return (f"Người nộp chưa thanh toán phí, lệ phí {vnd(case.fee_vnd)} đồng; chỉ trả kết quả sau khi "
+                f"đã nhận được thanh toán.")
     return None
 
 

@@ -119,7 +119,8 @@ def test_return_at_the_counter_waits_for_a_fee_paid_after_processing(client, hea
     code = make_case(status="result_ready", fee_mode="after", fee_vnd=50000)
     refused = client.post(f"/v1/dossiers/{code}/return-result", json={}, headers=headers("clerk"))
     assert refused.status_code == 409
-    assert "chưa thanh toán" in refused.get_json()["message"] and "50.000 đồng" in refused.get_json()["message"]
+    assert refused.get_json()["message"] == ("Người nộp chưa thanh toán phí, lệ phí 50.000 đồng; chỉ trả kết quả "
+                                             "sau khi đã nhận được thanh toán.")
     post = make_case(status="result_ready", delivery_method="post")
     assert client.post(f"/v1/dossiers/{post}/return-result", json={}, headers=headers("clerk")).status_code == 409
     paid = make_case(status="result_ready", fee_mode="after", fee_vnd=50000, fee_paid=True)
