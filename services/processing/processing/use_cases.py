@@ -131,7 +131,8 @@ def perform_action(conn: Connection, *, code: str, action_name: str, body: dict,
         status, message = refused
         raise (Forbidden if status == 403 else Conflict)(message)
     ctx = Context(conn, officer, calendar, now)
-    to_status, extra, changes, note = _EFFECTS[action_name](ctx, case, body)
+    # Each effect gives the edge's payload, the case's new values and the audit note; the graph gives the target.
+    extra, changes, note = _EFFECTS[action_name](ctx, case, body)
     case = transition(conn, case, action=action_name, actor=officer["sub"], note=note, to_status=action.target,
                       event=action.event, extra=extra, changes=changes, at=now)
     return officer_view(conn, case, officer, now)
@@ -142,11 +143,11 @@ def _receive(ctx: Context, case, body):
     extra = {"received_at": rfc3339(ctx.now), "due_at": rfc3339(due), "processing_days": case.processing_days,
              "received_by": ctx.officer["sub"]}
     changes = {"received_at": ctx.now, "received_by": ctx.officer["sub"], "due_at": due}
-    return "received", extra, changes, f"Tiếp nhận hồ sơ; hẹn trả kết quả lúc {vn_time(due)} ({case.processing_days} ngày làm việc)"
+    return extra, changes, f"Tiếp nhận hồ sơ; hẹn trả kết quả lúc {vn_time(due)} ({case.processing_days} ngày làm việc)"
 
 
 def _refuse(ctx: Context, case, body):
-    return ("refused", {"reason": body["reason"], "cause": "officer"}, {"finished_at": ctx.now},
+    return ({"reason": body["reason"], "cause": "officer"}, {"finished_at": ctx.now},
             f"Từ chối tiếp nhận hồ sơ: {body['reason']}")
 
 
@@ -170,32 +171,32 @@ def _request_supplement(ctx: Context, case, body):
     note = f"Yêu cầu bổ sung lần {request_no} (hạn {vn_date(body['deadline'])}): {body['reason']}"
     if request_no > 1:
         note += " — yêu cầu bổ sung lần thứ hai trở lên, tính là trễ hạn theo Quyết định 766"
-    return "supplement_requested", extra, changes, note
+    return extra, changes, note
 
 
 def _assign(ctx: Context, case, body):
     if ctx.officer["role"] == "specialist" and body["assignee"] != ctx.officer["sub"]:
         raise Forbidden("Chuyên viên chỉ được tự nhận hồ sơ cho mình; lãnh đạo phân công cho người khác.")
-    return ("in_review", {"assignee": body["assignee"]}, {"assignee": body["assignee"]},
+    return ({"assignee": body["assignee"]}, {"assignee": body["assignee"]},
             f"Phân công chuyên viên {body['assignee']} xử lý")
 
 
 def _submit_for_approval(ctx: Context, case, body):
-    return (None, {"summary": body["summary"]}, {"approval": "requested", "approval_summary": body["summary"]},
+    return ({"summary": body["summary"]}, {"approval": "requested", "approval_summary": body["summary"]},
             f"Trình lãnh đạo ký duyệt: {body['summary']}")
 
 
 def _approve(ctx: Context, case, body):
-    return None, {}, {"approval": "approved"}, "Lãnh đạo đã ký duyệt"
+    return {}, {"approval": "approved"}, "Lãnh đạo đã ký duyệt"
 
 
 def _reject(ctx: Context, case, body):
-    return ("stopped", {"reason": body["reason"]}, {"approval": "rejected", "finished_at": ctx.now},
+    return ({"reason": body["reason"]}, {"approval": "rejected", "finished_at": ctx.now},
             f"Lãnh đạo không duyệt: {body['reason']}")
 
 
 def _stop(ctx: Context, case, body):
-    return ("stopped", {"reason": body["reason"], "cause": "officer"}, {"finished_at": ctx.now},
+    return ({"reason": body["reason"], "cause": "officer"}, {"finished_at": ctx.now},
             f"Dừng xử lý hồ sơ: {body['reason']}")
 
 
@@ -209,14 +210,14 @@ def _issue_result(ctx: Context, case, body):
     changes = {"result_file_id": stored.id, "result_sha256": stored.sha256, "paper_original": body["paper_original"],
                "finished_at": ctx.now}
     paper = "có bản giấy" if body["paper_original"] else "chỉ bản điện tử"
-    return "result_ready", extra, changes, f"Ban hành kết quả ({paper}); trả qua {_VIA[case.delivery_method]}"
+    return extra, changes, f"Ban hành kết quả ({paper}); trả qua {_VIA[case.delivery_method]}"
 
 
 _VIA = {"counter": "bộ phận một cửa", "post": "bưu chính"}
 
 
 def _return_result(ctx: Context, case, body):
-    return ("returned", {"returned_at": rfc3339(ctx.now), "via": "counter"},
+    return ({"returned_at": rfc3339(ctx.now), "via": "counter"},
             {"returned_at": ctx.now, "returned_via": "counter"}, "Đã trả kết quả tại bộ phận một cửa")
 
 
@@ -230,7 +231,7 @@ def _apologize(ctx: Context, case, body):
                       {"json": {"new_due_date": [f"must be after {ctx.calendar.local_date(case.due_at).isoformat()}"]}})
     extra = {"reason": body["reason"], "old_due_at": rfc3339(case.due_at), "new_due_at": rfc3339(new_due)}
     changes = {"due_at": new_due, "apologized_at": ctx.now, "due_soon_sent_at": None}
-    return None, extra, changes, f"Phiếu xin lỗi, hẹn lại ngày trả {vn_time(new_due)}: {body['reason']}"
+    return extra, changes, f"Phiếu xin lỗi, hẹn lại ngày trả {vn_time(new_due)}: {body['reason']}"
 
 
 _EFFECTS = {
