@@ -241,3 +241,15 @@ def test_a_supplement_delivered_twice_or_after_the_case_resumed_changes_nothing_
     for event_id in ("s-1", "s-1", "s-2"):
         deliver(db, "dossier.supplemented.v1", data, event_id=event_id)
     assert status_of(db) == "submitted" and outbox_types(db) == ["dossier.supplement_received.v1"]
+
+
+def test_a_failure_report_arriving_after_the_delivery_changes_nothing(db, dossier_submitted):
+    deliver(db, "dossier.submitted.v1", dossier_submitted(delivery={"method": "post"}))
+    set_status(db, "result_ready")
+    deliver(db, "shipment.delivered.v1", shipment(delivered_at="2026-11-28T03:00:00.000Z"), event_id="d-1")
+    deliver(db, "shipment.failed.v1", shipment(status="returned_to_sender", reason="Sai địa chỉ",
+                                               at="2026-11-27T03:00:00.000Z"), event_id="f-1")
+    with db.transaction(readonly=True) as conn:
+        case = conn.execute(sa.select(cases)).one()
+    assert case.status == "returned" and case.delivery_failed is False
+    assert outbox_types(db) == ["dossier.returned.v1"]
