@@ -193,17 +193,20 @@ def list_days(args):
         return {"items": queries.list_calendar_days(conn, start=args.get("from_"), end=args.get("to"))}
 
 
+def _parse_day(day: str) -> date:
+    try:
+        return date.fromisoformat(day)
+    except ValueError:
+        raise Invalid("Ngày không hợp lệ.", {"path": {"date": ["expected YYYY-MM-DD"]}}) from None
+
+
 @calendar_blp.put("/days/<day>")
 @officer_required(_kit, "admin")
 @calendar_blp.arguments(CalendarDayBodySchema)
 @calendar_blp.response(200, CalendarDaySchema)
 def put_day(body, day):
     """Mark a day off (`off`) or a swapped working day (`work`); admin only."""
-    try:
-        parsed = date.fromisoformat(day)
-    except ValueError:
-        raise Invalid("Ngày không hợp lệ.", {"path": {"date": ["expected YYYY-MM-DD"]}}) from None
-    row = {"day": parsed, "kind": body["kind"], "note": body.get("note"), "updated_by": g.officer["sub"],
+    row = {"day": _parse_day(day), "kind": body["kind"], "note": body.get("note"), "updated_by": g.officer["sub"],
            "updated_at": utcnow()}
     with current_db().transaction() as conn:
         queries.upsert_calendar_day(conn, **row)
@@ -227,3 +230,13 @@ def indicators_766(args):
         rows = queries.list_cases_for_stats(conn, agency, period.start, period.end)
     result = stats.compute(rows, period, calendar, settings.targets_for(agency))
     return {"agency": agency, "from_": args["from_"], "to": args["to"], **result}
+
+
+@calendar_blp.delete("/days/<day>")
+@officer_required(_kit, "admin")
+@calendar_blp.response(204)
+def delete_day(day):
+    """Drop the admin's entry for a day: it follows the computed calendar (weekends, holidays) again."""
+    with current_db().transaction() as conn:
+        if not queries.delete_calendar_day(conn, _parse_day(day)):
+            raise NotFound("Ngày này không có trong bảng điều chỉnh lịch (no entry for this day)")

@@ -124,6 +124,10 @@ def upsert_calendar_day(conn: Connection, **values) -> None:
     ))
 
 
+def delete_calendar_day(conn: Connection, day: date) -> bool:
+    return conn.execute(calendar_days.delete().where(calendar_days.c.day == day)).rowcount == 1
+
+
 def insert_result_file(conn: Connection, **values) -> None:
     conn.execute(result_files.insert().values(**values))
 

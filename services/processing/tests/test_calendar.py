@@ -151,3 +151,13 @@ def test_any_sequence_of_pauses_and_resumes_never_makes_the_due_date_earlier(rec
         due, total, moment = cal.add(due, paused), total + paused, resumed_at
     assert due >= original
     assert abs(cal.working_seconds_between(original, due) - total) < 1e-6  # float sums; the calendar is exact
+
+
+def test_an_admin_entry_can_be_dropped_to_follow_the_computed_calendar_again(client, headers):
+    client.put("/v1/calendar/days/2026-12-07", json={"kind": "off"}, headers=headers("admin"))
+    assert client.delete("/v1/calendar/days/2026-12-07", headers=headers("clerk")).status_code == 403
+    assert client.delete("/v1/calendar/days/2026-12-07", headers=headers("admin")).status_code == 204
+    assert client.delete("/v1/calendar/days/2026-12-07", headers=headers("admin")).status_code == 404
+    due = client.get("/v1/calendar/due-date?from=2026-12-04T09:00:00%2B07:00&working_days=2",
+                     headers=headers("clerk")).get_json()
+    assert due["due_at_local"] == "2026-12-08T09:00:00+07:00"
