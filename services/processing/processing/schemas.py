@@ -1,6 +1,7 @@
 """HTTP request and response schemas of the officer API."""
 from marshmallow import RAISE, Schema, fields, validate
 
+from .calendar import VN_TZ
 from .workflow import STATUSES
 
 
@@ -100,7 +101,8 @@ class DueDateQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    from_ = fields.AwareDateTime(required=True, data_key="from")
+    from_ = fields.AwareDateTime(required=True, data_key="from", default_timezone=VN_TZ,
+                                 metadata={"description": "RFC 3339; without an offset it is Vietnam time"})
     working_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
 
 

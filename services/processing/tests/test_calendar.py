@@ -118,6 +118,8 @@ def test_due_date_endpoint_explains_the_days_skipped(client, headers):
     assert body["due_at_local"] == "2027-02-17T16:30:00+07:00"
     assert [d["day"] for d in body["days_off_skipped"]][:2] == ["2027-02-04", "2027-02-05"]
     assert len(body["days_off_skipped"]) == 9
+    naive = client.get("/v1/calendar/due-date?from=2027-02-03T16:30:00&working_days=5", headers=headers("clerk"))
+    assert naive.get_json()["due_at_local"] == "2027-02-17T16:30:00+07:00"  # no offset: Vietnam time
     bad = client.get("/v1/calendar/due-date?from=yesterday&working_days=-1&x=1", headers=headers("clerk"))
     assert bad.status_code == 422 and {"from", "working_days", "x"} <= set(bad.get_json()["errors"]["query"])
 
