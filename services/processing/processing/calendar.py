@@ -44,7 +44,7 @@ def parse_hours(spec: str) -> tuple[tuple[time, time], ...]:
 @lru_cache(maxsize=1)
 def _vn_holidays():
     # Years expand on demand; 0.109 lists the announced substitutions (2026's 31/8, Tết 2027 as 4–10/2).
-    return holidays_lib.country_holidays("VN")
+    return holidays_lib.country_holidays("VN", language="vi")  # names shown to officers, in Vietnamese
 
 
 @dataclass
