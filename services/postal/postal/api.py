@@ -99,7 +99,8 @@ def get_statement(args, agency, month):
     if g.officer["agency"] != agency:
         raise Forbidden("Chỉ cán bộ của cơ quan được xem bảng kê này (another agency's statement)")
     if not use_cases.valid_month(month):
-        raise Invalid("month must be YYYY-MM", errors={"path": {"month": ["Must be YYYY-MM, e.g. 2026-11."]}})
+        raise Invalid("Tháng phải có dạng YYYY-MM (month must be YYYY-MM)",
+                      errors={"path": {"month": ["Must be YYYY-MM, e.g. 2026-11."]}})
     with current_db().transaction(readonly=True) as conn:
         body = use_cases.statement(conn, agency, month)
     wants_csv = args["format"] == "csv" or request.accept_mimetypes.best == "text/csv"

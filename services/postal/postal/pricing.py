@@ -101,7 +101,7 @@ def postage(rates, weight_g: int) -> tuple[int, list[dict]]:
         lower = up_to
     steps = [r for r in rates if r.kind == "step"]
     if not bands or not steps:
-        raise QuoteError("weight_g", f"the tariff has no price above {bands[-1][0] if bands else 0} g")
+        raise QuoteError("weight_g", f"Biểu giá không có mức cho khối lượng này (the tariff has no price above {bands[-1][0] if bands else 0} g)")
     heaviest, base = bands[-1]
     step_g, step_price = steps[0].weight_g, steps[0].price_vnd
     started_steps = -(-(weight_g - heaviest) // step_g)  # ceiling division
@@ -114,11 +114,11 @@ def postage(rates, weight_g: int) -> tuple[int, list[dict]]:
 
 def _check(service: str, weight_g: int, exemption: str = "none") -> None:
     if service not in SERVICES:
-        raise QuoteError("service", f"unknown service {service!r}: one of {', '.join(SERVICES)}")
+        raise QuoteError("service", f"Dịch vụ không hợp lệ: {service!r} (unknown service; one of {', '.join(SERVICES)})")
     if not MIN_WEIGHT_G <= weight_g <= MAX_WEIGHT_G:
-        raise QuoteError("weight_g", f"weight {weight_g} g out of range ({MIN_WEIGHT_G}–{MAX_WEIGHT_G:,} g)")
+        raise QuoteError("weight_g", f"Khối lượng {weight_g} g ngoài phạm vi {MIN_WEIGHT_G}–{MAX_WEIGHT_G:,} g (weight out of range)")
     if exemption not in EXEMPTIONS:
-        raise QuoteError("exemption", f"unknown exemption {exemption!r}: one of {', '.join(EXEMPTIONS)}")
+        raise QuoteError("exemption", f"Đối tượng miễn giảm không hợp lệ: {exemption!r} (unknown exemption; one of {', '.join(EXEMPTIONS)})")
 
 
 def operator_price(conn: Connection, service: str, zone: str, weight_g: int, *, on: date | None = None) -> OperatorPrice:
@@ -127,7 +127,7 @@ def operator_price(conn: Connection, service: str, zone: str, weight_g: int, *, 
     _check(service, weight_g)
     version = queries.find_tariff_version(conn, on)
     if version is None:
-        raise QuoteError("on", f"no postal tariff in force on {on.isoformat()}")
+        raise QuoteError("on", f"Chưa có biểu giá bưu chính áp dụng ngày {on.strftime('%d/%m/%Y')} (no postal tariff in force on {on.isoformat()})")
     rates = queries.list_rates(conn, version.id, service, zone)
     if not rates:
         known = queries.list_zones(conn, version.id)
@@ -150,7 +150,7 @@ def quote(conn: Connection, *, service: str, province: str, commune: str, weight
     zone = zoning.zone(origin, recipient)
     price = operator_price(conn, service, zone, weight_g, on=on)
     if fee_transfer and price.fee_transfer_vnd is None:
-        raise QuoteError("fee_transfer", f"tariff {price.tariff_version} offers no fee-transfer service")
+        raise QuoteError("fee_transfer", f"Biểu giá {price.tariff_version} không có dịch vụ thu hộ phí (no fee-transfer service)")
     transfer_vnd = price.fee_transfer_vnd if fee_transfer else 0
 
     policy = queries.find_citizen_policy(conn, on)

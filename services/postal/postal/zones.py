@@ -103,7 +103,7 @@ class Zoning:
     def province(self, name: str) -> str:
         found = self._provinces.get(province_key(name))
         if found is None:
-            raise AddressError("province", f"unknown province {name!r} (the 34 provinces since 1/7/2025)")
+            raise AddressError("province", f"Không tìm thấy tỉnh/thành phố {name!r} (unknown province; the 34 provinces since 1/7/2025)")
         return found
 
     def place(self, province: str, commune: str) -> Place:
@@ -115,10 +115,10 @@ class Zoning:
                  or folded.get(commune_key(commune)) or folded.get(_fold(commune).replace(" ", "")))
         if found is _AMBIGUOUS:
             same = sorted(c for c in exact.values() if commune_key(c) == commune_key(commune))
-            raise AddressError("commune", f"commune {commune!r} in {official} is ambiguous without diacritics:"
-                                          f" {' or '.join(same)}")
+            raise AddressError("commune", f"Tên xã/phường {commune!r} ở {official} cần ghi đủ dấu:"
+                                          f" {' hoặc '.join(same)} (ambiguous commune without diacritics)")
         if found is None:
-            raise AddressError("commune", f"unknown commune {commune!r} in {official}")
+            raise AddressError("commune", f"Không tìm thấy xã/phường {commune!r} thuộc {official} (unknown commune)")
         return Place(official, found, self.regions[official], found in self._inner_city.get(official, ()))
 
     def zone(self, sender: Place, recipient: Place) -> str:
@@ -191,5 +191,5 @@ def zoning_on(on: date, path: str = PROVINCES_FILE) -> Zoning:
     for zoning in load_zonings(path):
         if zoning.in_force(on):
             return zoning
-    raise AddressError("on", f"no administrative map for zones in force on {on.isoformat()}"
-                             " (zones from addresses start with the two-tier map of 1/7/2025)")
+    raise AddressError("on", f"Chưa có bản đồ hành chính áp dụng ngày {on.strftime('%d/%m/%Y')} (no map for zones in force;"
+                             " zones from addresses start with the two-tier map of 1/7/2025)")

@@ -140,6 +140,21 @@ def test_the_officer_sees_the_whole_history_from_dispatch_to_delivery(client, se
         ("awaiting_result", "postal"), ("dispatched", "postal"), ("accepted", "carrier"), ("delivered", "carrier")]
 
 
+def test_the_same_report_posted_concurrently_is_applied_once(settings, seeded_db, dispatched):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from postal.app import create_app
+
+    app = create_app(settings)
+    body = report(dispatched, "delivered", "2026-11-27T02:30:00.000Z", "race-1")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: post(app.test_client(), body), range(12)))
+    assert {a.status_code for a in answers} == {200}
+    assert sorted(a.get_json()["outcome"] for a in answers) == ["applied"] + ["duplicate"] * 11
+    shipment, events, history = state(seeded_db)
+    assert shipment.status == "delivered" and len(events) == 1 and len(history) == 1
+
+
 # ---- the signature, the JSON, the fields ------------------------------------------------------------
 
 def test_a_report_signed_with_the_previous_key_is_accepted_during_a_rotation(client, dispatched):

@@ -83,7 +83,7 @@ def test_an_address_off_the_map_opens_an_unpriced_shipment_saying_why(seeded_db,
     assert deliver(seeded_db, dossier_submitted(province="Hà Tây")) == "ok"
     shipment = shipment_of(seeded_db)
     assert (shipment.zone, shipment.operator_vnd, shipment.citizen_vnd) == (None, None, None)
-    assert shipment.pricing_error.startswith("province: unknown province 'Hà Tây'")
+    assert shipment.pricing_error.startswith("province: Không tìm thấy tỉnh/thành phố 'Hà Tây'")
     assert messages(seeded_db)[0][4]["data"]["operator_vnd"] is None
 
 
