@@ -30,7 +30,7 @@ def handle_dossier_submitted(conn: Connection, envelope: dict, data: dict) -> No
 
 
 def handle_result_ready(conn: Connection, envelope: dict, data: dict) -> None:
-    use_cases.result_ready(conn, data)
+    use_cases.result_ready(conn, settings(), data)
 
 
 def handle_refused(conn: Connection, envelope: dict, data: dict) -> None:
@@ -46,7 +46,7 @@ def handle_stopped(conn: Connection, envelope: dict, data: dict) -> None:
 
 
 def handle_payment_completed(conn: Connection, envelope: dict, data: dict) -> None:
-    use_cases.payment_completed(conn, data)
+    use_cases.payment_completed(conn, settings(), data)
 
 
 SUBSCRIPTION = Subscription(CONSUMES, {

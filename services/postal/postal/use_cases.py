@@ -124,27 +124,29 @@ def _stale(shipment, seq: int) -> bool:
     return shipment.last_seq is not None and seq <= shipment.last_seq
 
 
-def dispatch_order(shipment) -> dict:
-    """The order exactly as CONTRACT.md gives it to the operator (docs/schemas/dispatch-requested.schema.json)."""
-    sender, recipient = shipment.sender or {}, shipment.recipient
+def dispatch_order(settings: Settings, shipment) -> dict:
+    """The order exactly as CONTRACT.md gives it to the operator (docs/schemas/dispatch-requested.schema.json).
+    A shipment opened before senders and weights were kept (migration 0002) takes today's configured ones."""
+    current = settings.sender_for(shipment.agency_code)
+    sender, recipient = shipment.sender or {"name": current.name, "address": current.address,
+                                            "phone": current.phone, "province": current.province}, shipment.recipient
     return {
         "shipment_id": str(shipment.id),
         "tracking_no": shipment.tracking_no,
         "dossier_code": shipment.dossier_code,
         "service": shipment.service,
-        "sender": {"name": sender.get("name") or shipment.agency_name or shipment.agency_code,
-                   "address": sender.get("address") or "", "phone": sender.get("phone"),
-                   "province": sender.get("province") or ""},
+        "sender": {"name": sender["name"], "address": sender["address"], "phone": sender["phone"],
+                   "province": sender["province"]},
         "recipient": {"name": recipient["name"], "address": recipient["street"], "phone": recipient.get("phone"),
                       "province": recipient["province"], "commune": recipient["commune"]},
-        "weight_g": shipment.weight_g,
+        "weight_g": shipment.weight_g or settings.result_weight_g,
         "cod_amount_vnd": shipment.citizen_vnd or 0,
         "requested_at": rfc3339(now()),
     }
 
 
-def _dispatch(conn: Connection, shipment) -> None:
-    order = dispatch_order(shipment)
+def _dispatch(conn: Connection, settings: Settings, shipment) -> None:
+    order = dispatch_order(settings, shipment)
     moment = now()
     # The message id is the tracking number's: a re-sent order is the same order to the operator.
     record_message(conn, outbox, body=order, event_id=f"dispatch-{shipment.tracking_no}", type_="dispatch.requested",
@@ -166,7 +168,7 @@ def _dispatch(conn: Connection, shipment) -> None:
     log.info("dispatch ordered", extra={"event": "postal.dispatched", "tracking_no": shipment.tracking_no})
 
 
-def result_ready(conn: Connection, data: dict) -> None:
+def result_ready(conn: Connection, settings: Settings, data: dict) -> None:
     """The result is ready: a result going by post is dispatched now, or when its fee-after is paid."""
     shipment = queries.get_shipment_for_update(conn, data["code"])
     if shipment is None:
@@ -189,17 +191,17 @@ def result_ready(conn: Connection, data: dict) -> None:
         _history(conn, shipment, "awaiting_payment", moment, f"waiting for the fee of {data['fee_vnd']} VND")
         _count(conn, "awaiting_payment")
         return
-    _dispatch(conn, shipment)
+    _dispatch(conn, settings, shipment)
 
 
-def payment_completed(conn: Connection, data: dict) -> None:
+def payment_completed(conn: Connection, settings: Settings, data: dict) -> None:
     """A fee paid: noted on the shipment; one waiting for it is dispatched now."""
     shipment = queries.get_shipment_for_update(conn, data["dossier_code"])
     if shipment is None or shipment.fee_paid_at is not None:
         return  # a counter dossier, or a payment already noted
     queries.update_shipment(conn, shipment.id, fee_paid_at=data["paid_at"], updated_at=now())
     if shipment.status == "awaiting_payment":
-        _dispatch(conn, queries.get_shipment_for_update(conn, data["dossier_code"]))
+        _dispatch(conn, settings, queries.get_shipment_for_update(conn, data["dossier_code"]))
 
 
 def _cancel(conn: Connection, shipment, reason: str) -> None:

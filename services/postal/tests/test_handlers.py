@@ -277,3 +277,17 @@ def test_every_handler_delivered_twice_has_one_effect(seeded_db, dossier_submitt
     # The same event re-published under another id: processing's seq (or the shipment's state) stops it too.
     assert deliver(seeded_db, data, type_, event_id="e-again") == "ok"
     assert (messages(seeded_db), rows(seeded_db, tracking_events), shipment_of(seeded_db).status) == before
+
+
+def test_a_shipment_opened_before_senders_were_kept_is_dispatched_with_todays_sender(seeded_db, dossier_submitted,
+                                                                                     result_ready):
+    from .test_dispatch_broker import SCHEMAS
+
+    deliver(seeded_db, dossier_submitted())
+    with seeded_db.transaction() as conn:  # as migration 0002 leaves a row opened under 0001
+        conn.execute(shipments.update().values(sender=None, weight_g=None, operator_vnd=None, citizen_vnd=None,
+                                               zone=None, pricing=None))
+    deliver(seeded_db, result_ready(), READY)
+    (_, _, _, _, order), = messages(seeded_db, "dispatch.requested")
+    assert list(SCHEMAS["dispatch.requested"].iter_errors(order)) == []
+    assert (order["sender"]["province"], order["weight_g"], order["cod_amount_vnd"]) == ("Phú Thọ", 100, 0)
