@@ -137,8 +137,9 @@ class StatementSchema(Schema):
     month = fields.String()
     from_ = fields.String(data_key="from", attribute="from")
     to = fields.String()
-    totals = fields.Dict(metadata={"description": "shipments, operator_vnd, citizen_vnd, subsidy_vnd, exempted_vnd, "
-                                                  "unpriced"})
+    totals = fields.Dict(metadata={"description": "shipments, operator_vnd, citizen_vnd (charged), "
+                                                  "collected_vnd (COD of delivered items), subsidy_vnd, "
+                                                  "exempted_vnd, unpriced"})
     exemptions = fields.Dict(metadata={"description": "shipments by exemption: none, half, free"})
     statuses = fields.Dict()
     shipments = fields.List(fields.Dict())

@@ -328,8 +328,8 @@ def statement(conn: Connection, agency: str, month: str) -> dict:
     exemptions granted and the subsidy (operator − citizen) the agency owes."""
     start, end = month_bounds(month)
     rows = []
-    totals = {"shipments": 0, "operator_vnd": 0, "citizen_vnd": 0, "subsidy_vnd": 0, "exempted_vnd": 0,
-              "unpriced": 0}
+    totals = {"shipments": 0, "operator_vnd": 0, "citizen_vnd": 0, "collected_vnd": 0, "subsidy_vnd": 0,
+              "exempted_vnd": 0, "unpriced": 0}
     exemptions = {"none": 0, "half": 0, "free": 0}
     statuses: dict[str, int] = {}
     for s in queries.shipments_dispatched_between(conn, agency, start, end):
@@ -347,6 +347,8 @@ def statement(conn: Connection, agency: str, month: str) -> dict:
             continue
         totals["operator_vnd"] += s.operator_vnd
         totals["citizen_vnd"] += s.citizen_vnd
+        if s.status == "delivered":  # the postman collected it on delivery (COD); a returned item paid nothing
+            totals["collected_vnd"] += s.cod_amount_vnd or 0
         totals["subsidy_vnd"] += subsidy
         for line in (s.pricing or {}).get("breakdown", {}).get("citizen", []):
             if line["item"] == "exemption":

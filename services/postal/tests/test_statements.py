@@ -44,6 +44,9 @@ def month_of_shipments(db, result_ready, dossier_submitted):
     set_dispatched_at(db, "D-2", datetime(2026, 11, 15, 3, 0, tzinfo=timezone.utc))
     set_dispatched_at(db, "D-3", datetime(2026, 11, 30, 16, 59, tzinfo=timezone.utc))
     set_dispatched_at(db, "D-4", datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc))
+    with db.transaction() as conn:  # D-2 delivered (its 5,000 collected), D-3 returned to sender
+        conn.execute(shipments.update().where(shipments.c.dossier_code == "D-2").values(status="delivered"))
+        conn.execute(shipments.update().where(shipments.c.dossier_code == "D-3").values(status="returned_to_sender"))
 
 
 def test_the_statement_totals_the_months_shipments_and_the_agencys_subsidy(client, seeded_db, settings, result_ready,
@@ -56,10 +59,10 @@ def test_the_statement_totals_the_months_shipments_and_the_agencys_subsidy(clien
     assert [(s["zone"], s["operator_vnd"], s["citizen_vnd"], s["subsidy_vnd"]) for s in body["shipments"]] == [
         ("intra_district", 26000, 10000, 16000), ("intra_region", 30500, 5000, 25500),
         ("inter_region", 39000, 8000, 31000)]
-    assert body["totals"] == {"shipments": 3, "operator_vnd": 95500, "citizen_vnd": 23000, "subsidy_vnd": 72500,
-                              "exempted_vnd": 15000, "unpriced": 0}
+    assert body["totals"] == {"shipments": 3, "operator_vnd": 95500, "citizen_vnd": 23000, "collected_vnd": 5000,
+                              "subsidy_vnd": 72500, "exempted_vnd": 15000, "unpriced": 0}
     assert body["exemptions"] == {"none": 1, "half": 1, "free": 1}
-    assert body["statuses"] == {"dispatched": 3}
+    assert body["statuses"] == {"dispatched": 1, "delivered": 1, "returned_to_sender": 1}
     assert (body["from"], body["to"]) == ("2026-10-31T17:00:00.000Z", "2026-11-30T17:00:00.000Z")
 
 
