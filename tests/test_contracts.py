@@ -17,22 +17,25 @@ SERVICES = gen_events_doc.SERVICES
 TYPE_NAME = re.compile(r"^[a-z_]+(\.[a-z_]+)+\.v\d+$")
 # Types a service consumes that come from outside the suite (none so far): type -> who publishes them.
 EXTERNAL = {
-    "dossier.result_ready.v1": "pending: processing branch",
     "dossier.refused.v1": "pending: processing branch",
-    "dossier.withdrawn.v1": "pending: processing branch",
+    "dossier.result_ready.v1": "pending: processing branch",
     "dossier.stopped.v1": "pending: processing branch",
-    "payment.completed.v1": "pending: payment branch",
+    "dossier.withdrawn.v1": "pending: processing branch",
 }
 # Types no service needs to act on: type -> why.
 UNCONSUMED = {}
 # Types DESIGN.md says another service consumes, whose consumer has not been written yet: type -> who should.
 # The test fails when a new type goes unread, and also when one of these gains its consumer (then drop it here).
 AWAITING_CONSUMER = {
-    "shipment.dispatched.v1": "intake (timeline), notify (result sent by post)",
-    "shipment.progressed.v1": "intake (timeline)",
-    "shipment.delivered.v1": "processing (9 -> 10), intake, notify",
-    "shipment.failed.v1": "processing, intake, notify",
+    "payment.cancelled.v1": "intake (citizen timeline)",
+    "payment.expired.v1": "intake, processing, notify",
+    "payment.failed.v1": "intake (citizen timeline)",
+    "payment.refunded.v1": "intake, notify",
     "shipment.cancelled.v1": "intake (timeline)",
+    "shipment.delivered.v1": "processing (9 -> 10), intake, notify",
+    "shipment.dispatched.v1": "intake (timeline), notify (result sent by post)",
+    "shipment.failed.v1": "processing, intake, notify",
+    "shipment.progressed.v1": "intake (timeline)",
 }
 
 
