@@ -12,10 +12,10 @@ from servicekit.auth import officer_required
 from servicekit.web import Forbidden, Invalid, NotFound, current_db, current_settings
 from servicekit.webhooks import SIGNATURE_DOC, signed_json
 
-from . import pricing, queries, use_cases
+from . import pricing, queries, use_cases, zones
 from .schemas import (
-    CarrierAnswerSchema, CarrierEventSchema, QuoteQuerySchema, QuoteSchema, ShipmentSchema, StatementQuerySchema,
-    StatementSchema,
+    CarrierAnswerSchema, CarrierEventSchema, PlacesSchema, ProvinceSchema, QuoteQuerySchema, QuoteSchema,
+    ShipmentSchema, StatementQuerySchema, StatementSchema,
 )
 
 quotes_blp = Blueprint("quotes", __name__, url_prefix="/v1/quotes", description="Báo giá bưu chính công ích (public)")
@@ -24,6 +24,8 @@ carrier_blp = Blueprint("carrier", __name__, url_prefix="/v1/carrier",
                         description="Báo cáo trạng thái từ doanh nghiệp bưu chính (signed callbacks)")
 statements_blp = Blueprint("statements", __name__, url_prefix="/v1/statements",
                            description="Bảng kê bưu gửi hằng tháng của cơ quan (officer view)")
+places_blp = Blueprint("places", __name__, url_prefix="/v1/places",
+                       description="Danh mục tỉnh, xã/phường dùng để tính vùng giá (public)")
 _CARRIER_EVENT = CarrierEventSchema()
 
 
@@ -116,3 +118,27 @@ def get_statement(args, agency, month):
                      totals["citizen_vnd"], totals["subsidy_vnd"]])
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="postal-statement-{agency}-{month}.csv"'})
+
+
+@places_blp.get("")
+@places_blp.response(200, PlacesSchema)
+def list_provinces():
+    """The 34 provinces of the map in force today, with their region and how many communes each has."""
+    zoning = zones.zoning_on(pricing.today())
+    return {"version": zoning.code, "effective_from": zoning.effective_from,
+            "provinces": [{"name": name, "region": zoning.regions[name], "communes": len(zoning.communes_of(name))}
+                          for name in zoning.province_names]}
+
+
+@places_blp.get("/<province>")
+@places_blp.response(200, ProvinceSchema)
+@places_blp.alt_response(404, response="DEFAULT_ERROR")
+def get_province(province):
+    """A province's communes, wards and special zones as quotes accept them (any spelling of the province)."""
+    zoning = zones.zoning_on(pricing.today())
+    try:
+        official = zoning.province(province)
+    except zones.AddressError as exc:
+        raise NotFound(exc.message) from None
+    return {"version": zoning.code, "name": official, "region": zoning.regions[official],
+            "communes": zoning.communes_of(official)}

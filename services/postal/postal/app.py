@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from servicekit.web import create_service_app
 
-from .api import carrier_blp, quotes_blp, shipments_blp, statements_blp
+from .api import carrier_blp, places_blp, quotes_blp, shipments_blp, statements_blp
 from .config import Settings
 
 
@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None):
         ),
     )
     api.register_blueprint(quotes_blp)
+    api.register_blueprint(places_blp)
     api.register_blueprint(shipments_blp)
     api.register_blueprint(carrier_blp)
     api.register_blueprint(statements_blp)

@@ -143,3 +143,27 @@ class StatementSchema(Schema):
     exemptions = fields.Dict(metadata={"description": "shipments by exemption: none, half, free"})
     statuses = fields.Dict()
     shipments = fields.List(fields.Dict())
+
+
+class _ProvinceLine(Schema):
+    name = fields.String()
+    region = fields.String(metadata={"description": "north | central | south"})
+    communes = fields.Integer()
+
+
+class PlacesSchema(Schema):
+    version = fields.String(metadata={"description": "the administrative map's version, e.g. vn-34-2025-07"})
+    effective_from = fields.Date()
+    provinces = fields.List(fields.Nested(_ProvinceLine))
+
+
+class _Commune(Schema):
+    name = fields.String()
+    inner_city = fields.Boolean()
+
+
+class ProvinceSchema(Schema):
+    version = fields.String()
+    name = fields.String()
+    region = fields.String()
+    communes = fields.List(fields.Nested(_Commune))

@@ -132,6 +132,11 @@ class Zoning:
     def province_names(self) -> list[str]:
         return sorted(self.regions)
 
+    def communes_of(self, province: str) -> list[dict]:
+        """The province's communes as the map spells them, with the inner-city flag (for address pickers)."""
+        inner = self._inner_city.get(province, set())
+        return [{"name": name, "inner_city": name in inner} for name in sorted(self._communes_exact[province].values())]
+
 
 def _build(version: dict) -> Zoning:
     with open(os.path.join(DATA_DIR, version["communes_file"]), encoding="utf-8") as handle:

@@ -52,6 +52,18 @@ def test_bad_quote_parameters_are_a_422_naming_the_field(client, query, field):
     assert field in response.get_json()["errors"]["query"]
 
 
+def test_the_map_behind_quotes_is_listed_for_address_pickers(client):
+    body = client.get("/v1/places").get_json()
+    assert body["version"] == "vn-34-2025-07" and len(body["provinces"]) == 34
+    assert {"name": "Đà Nẵng", "region": "central", "communes": 94} in body["provinces"]
+    da_nang = client.get("/v1/places/thanh pho da nang").get_json()
+    assert da_nang["name"] == "Đà Nẵng" and len(da_nang["communes"]) == 94
+    assert {"name": "Phường Hải Châu", "inner_city": True} in da_nang["communes"]
+    assert {"name": "Xã Bà Nà", "inner_city": False} in da_nang["communes"]
+    missing = client.get("/v1/places/Atlantis")
+    assert missing.status_code == 404 and "Atlantis" in missing.get_json()["message"]
+
+
 def test_officer_sees_the_shipment_of_their_agencys_dossier(client, seeded_db, settings, dossier_submitted):
     deliver_event(seeded_db, inbox, SUBSCRIPTION, "postal", "dossier.submitted.v1", dossier_submitted())
     response = client.get("/v1/shipments/000.00.06.H56-261124-0001", headers=auth(settings, role="specialist"))
