@@ -20,8 +20,6 @@ EXTERNAL = {
     "dossier.rated.v1": "pending: intake branch",
     "dossier.supplemented.v1": "pending: intake branch",
     "dossier.withdrawal_requested.v1": "pending: intake branch",
-    "shipment.delivered.v1": "pending: postal branch",
-    "shipment.failed.v1": "pending: postal branch",
 }
 # Types no service needs to act on: type -> why.
 UNCONSUMED = {}
@@ -45,6 +43,9 @@ AWAITING_CONSUMER = {
     "payment.cancelled.v1": "intake (citizen timeline)",
     "payment.failed.v1": "intake (citizen timeline)",
     "payment.refunded.v1": "intake, notify",
+    "shipment.cancelled.v1": "intake (timeline)",
+    "shipment.dispatched.v1": "intake (timeline), notify (result sent by post)",
+    "shipment.progressed.v1": "intake (timeline)",
 }
 
 
