@@ -32,6 +32,10 @@ class Settings:
         attempts = env_int("NOTIFY_MAX_ATTEMPTS", 5)
         timeout = env_float("NOTIFY_SEND_TIMEOUT_SECONDS", 5.0)
         lease = env_int("NOTIFY_SEND_LEASE_SECONDS", 30)
+        if env("NOTIFY_TRACKING_URL"):
+            # Its links went to the API, which answers 401 without a token: refuse it rather than ignore it.
+            raise ConfigError("NOTIFY_TRACKING_URL is gone: links go to the citizen portal; set MOTCUA_PORTAL_URL "
+                              "(the portal's base, e.g. https://dichvucong.example.gov.vn) and unset it")
         segments = env_int("NOTIFY_SMS_MAX_SEGMENTS", 2)
         if not 1 <= segments <= 10:
             raise ConfigError("NOTIFY_SMS_MAX_SEGMENTS must be between 1 and 10")
