@@ -79,8 +79,9 @@ def _store_version(conn: Connection, template: Template, *, version: int, by: st
 
 def load_templates(conn: Connection, items: list[dict], *, portal_url: str, max_segments: int) -> dict:
     """Insert new templates, update changed ones (a new version), leave the rest: running the seed twice
-    changes nothing. Every template is checked first, so a bad seed file fails the seed, not an event."""
-    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    changes nothing, and a template an admin changed is kept (every deploy seeds; it must not undo their
+    work). Every template is checked first, so a bad seed file fails the seed, not an event."""
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0, "kept": 0}
     moment = now()
     for item in items:
         try:
@@ -93,6 +94,8 @@ def load_templates(conn: Connection, items: list[dict], *, portal_url: str, max_
             queries.insert_template(conn, **columns, version=1, updated_by="seed", updated_at=moment)
             _store_version(conn, template, version=1, by="seed", moment=moment)
             counts["inserted"] += 1
+        elif row.updated_by not in (None, "seed"):
+            counts["kept"] += 1
         elif any(getattr(row, name) != value for name, value in columns.items()):
             queries.update_template(conn, row.id, **columns, version=row.version + 1, updated_by="seed",
                                     updated_at=moment)
