@@ -10,14 +10,14 @@ import json
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from servicekit.text import fold_ascii
 
@@ -272,7 +272,6 @@ class Rendered:
     zalo_template_id: str | None = None
     params: dict[str, str] | None = None
     segments: int | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def _render(env, source: str, values: dict) -> str:
@@ -421,6 +420,3 @@ def check(template: Template, example_values: dict[str, str], *, max_segments: i
                                         f"value cut; the cap is {max_segments}"]})
     return rendered
 
-
-def escape_text(value: str) -> str:
-    return str(escape(value))

@@ -66,6 +66,15 @@ def test_each_event_gives_one_fitting_message_per_channel_even_when_delivered_tw
         assert "001190012345" not in text and "84912345678" not in text and "anh@example.vn" not in text
 
 
+def test_the_only_applicant_text_in_an_sms_is_a_short_cleaned_name(submit, rows):
+    submit(channels=("sms", "zalo"), full_name="Nguyễn\x07 Thị\u200b Phương\nThảo Hoàng Anh Minh Châu",
+           address="Số 9 ngõ 12\x1b[31m Trần Phú")
+    made = by_channel(rows, "dossier.submitted")
+    assert "cua Nguyen Thi Phuong Thao Hoang da duoc nop" in made["sms"].text
+    assert "\x07" not in made["sms"].text and "\x1b" not in made["sms"].text and "Tran Phu" not in made["sms"].text
+    assert json.loads(made["zalo"].params)["name"] == "Nguyễn Thị Phương Thảo Hoàng"
+
+
 def test_the_received_message_carries_the_due_date_in_vietnam_time(submit, deliver, rows):
     submit(channels=("sms", "zalo", "email"))
     deliver("dossier.received.v1", due_at="2026-11-27T17:30:00.000Z")
