@@ -333,7 +333,6 @@ _LAYOUT = """<!DOCTYPE html>
 <body style="font-family: Arial, Helvetica, sans-serif; font-size: 15px; color: #1a1a1a; max-width: 640px">
 <div style="border-bottom: 3px solid #b71c1c; padding-bottom: 8px; font-weight: bold">Cổng Dịch vụ công - Hệ thống Một cửa</div>
 {{ content }}
-<p style="color: #666; font-size: 12px">Đây là thư tự động, xin vui lòng không trả lời thư này.</p>
 </body></html>
 """
 
