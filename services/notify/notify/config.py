@@ -1,6 +1,7 @@
 """Settings.from_env(): the only place notify reads the environment."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from servicekit.config import ConfigError, KitSettings, dev_secret, env, env_float, env_int
@@ -33,9 +34,11 @@ class Settings:
         timeout = env_float("NOTIFY_SEND_TIMEOUT_SECONDS", 5.0)
         lease = env_int("NOTIFY_SEND_LEASE_SECONDS", 30)
         if env("NOTIFY_TRACKING_URL"):
-            # Its links went to the API, which answers 401 without a token: refuse it rather than ignore it.
-            raise ConfigError("NOTIFY_TRACKING_URL is gone: links go to the citizen portal; set MOTCUA_PORTAL_URL "
-                              "(the portal's base, e.g. https://dichvucong.example.gov.vn) and unset it")
+            # Its links went to the API, which answers 401 without a token. Ignored, and said so, rather than
+            # refused: scripts/suite.py still sets it until the lead drops that line.
+            logging.getLogger(__name__).warning(
+                "NOTIFY_TRACKING_URL is ignored: links go to the citizen portal at MOTCUA_PORTAL_URL",
+                extra={"event": "config.obsolete", "setting": "NOTIFY_TRACKING_URL"})
         segments = env_int("NOTIFY_SMS_MAX_SEGMENTS", 2)
         if not 1 <= segments <= 10:
             raise ConfigError("NOTIFY_SMS_MAX_SEGMENTS must be between 1 and 10")
