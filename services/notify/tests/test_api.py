@@ -154,6 +154,18 @@ def test_an_officer_of_any_role_reads_a_dossiers_history_with_attempts_and_recei
     assert items["email"]["status"] == "created" and items["email"]["delivery_attempts"] == []
 
 
+def test_the_history_shows_a_skipped_message_and_why(client, settings, submit, deliver):
+    submit(channels=("sms",))
+    deliver("dossier.returned.v1", seq=6)
+    deliver("dossier.overdue.v1", seq=7, status="returned")
+    items = client.get("/v1/notifications?dossier_code=000.00.06.H56-261124-0001",
+                       headers=auth(settings, role="specialist")).get_json()["items"]
+    by_kind = {item["kind"]: item for item in items}
+    assert by_kind["dossier.overdue"]["status"] == "skipped" and by_kind["dossier.overdue"]["delivery_attempts"] == []
+    assert "no longer matters" in by_kind["dossier.overdue"]["skip_reason"]
+    assert by_kind["dossier.returned"]["status"] == "created" and by_kind["dossier.returned"]["skip_reason"] is None
+
+
 def test_the_history_needs_an_officer_token(client, settings, submit):
     submit(channels=("sms",))
     url = "/v1/notifications?dossier_code=000.00.06.H56-261124-0001"
