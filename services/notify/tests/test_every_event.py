@@ -169,3 +169,11 @@ def test_a_dossier_that_wanted_no_messages_gets_none_and_its_events_end_quietly(
     for event_type in EVENT_TYPES:
         assert deliver(event_type) == "ok"
     assert rows() == []
+
+
+def test_a_code_longer_than_zalo_allows_skips_zalo_with_the_reason_and_still_sends_the_sms(submit, rows):
+    long_code = "000.00.06.H56-261124-000000001X"  # 31 characters: over the 30 ZNS allows for a code
+    submit(code=long_code, channels=("sms", "zalo"))
+    made = by_channel(rows, "dossier.submitted")
+    assert made["zalo"].status == "skipped" and "cannot go by zalo" in made["zalo"].skip_reason
+    assert made["sms"].status == "created" and long_code in made["sms"].text
