@@ -30,10 +30,13 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
-        engine = create_engine(url, pool_size=pool_size, max_overflow=10, connect_args={"timeout": 30})
+        # hide_parameters: a database error's text never carries the row's values (ID numbers, phones).
+        engine = create_engine(url, pool_size=pool_size, max_overflow=10, connect_args={"timeout": 30},
+                               hide_parameters=True)
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, future=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, future=True,
+                         hide_parameters=True)
 
 
 def _tune_sqlite(engine: Engine) -> None:

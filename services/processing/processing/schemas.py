@@ -1,15 +1,15 @@
 """HTTP request and response schemas of the officer API."""
 from marshmallow import Schema, fields, validate
 
+from servicekit.web import PageArgs
+
 STATUSES = ("submitted", "received", "refused", "in_review", "supplement_requested", "awaiting_payment",
             "withdrawn", "stopped", "result_ready", "returned")
 
 
-class CaseQuerySchema(Schema):
+class CaseQuerySchema(PageArgs):
     status = fields.String(validate=validate.OneOf(STATUSES))
     assignee = fields.String()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class AuditEntrySchema(Schema):
