@@ -92,6 +92,16 @@ def test_a_lone_surrogate_or_a_nul_in_a_string_is_a_400(client):
     assert post_raw(client, '{"name": "Đặng Thị Ngọc Ánh \\ud83d\\ude00"}').status_code == 200  # a real pair is fine
 
 
+def test_a_nul_in_a_form_field_or_an_upload_file_name_is_a_400(tmp_path):
+    app = build_app(f"sqlite:///{tmp_path}/doors.db", multipart_endpoints=("upload",))
+    app.post("/upload", endpoint="upload")(lambda: {"name": request.files["file"].filename})
+    client = app.test_client()
+    ok = client.post("/upload", data={"file": (io.BytesIO(b"%PDF-1.4"), "giay-khai-sinh.pdf")})
+    assert ok.status_code == 200 and ok.get_json() == {"name": "giay-khai-sinh.pdf"}
+    assert_error_shape(client.post("/upload", data={"file": (io.BytesIO(b"%PDF-1.4"), "a\x00.pdf")}), 400)
+    assert_error_shape(client.post("/upload", data={"note": "a\x00b", "file": (io.BytesIO(b"x"), "a.pdf")}), 400)
+
+
 def test_nan_and_infinity_are_not_json_numbers(client):
     assert_error_shape(post_raw(client, '{"items": NaN}'), 400)
     assert_error_shape(post_raw(client, '{"items": 1e999}'), 400)
