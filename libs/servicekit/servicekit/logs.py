@@ -31,17 +31,21 @@ _EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)")
 _NOT_SCRUBBED = frozenset({"ts", "level", "service", "logger", "event", "correlation_id", "dossier_code"})
 
 
-def _mask_number(match: re.Match) -> str:
-    digits = [c for c in match.group(0) if c.isdigit()]
+_PERSONAL = re.compile(f"(?P<email>{_EMAIL.pattern})|(?P<number>{_NUMBER.pattern})")
+
+
+def _mask(match: re.Match) -> str:
+    if match.group("email"):
+        return "***@" + match.group(2)
+    digits = [c for c in match.group("number") if c.isdigit()]
     return "*" * (len(digits) - 3) + "".join(digits[-3:])
 
 
 def scrub(text: str) -> str:
     """Last line of defence: phone and ID numbers keep their last 3 digits, e-mail addresses their domain."""
-    if not isinstance(text, str):
+    if not isinstance(text, str) or len(text) < 6:  # shorter than any address or 9-digit number
         return text
-    text = _EMAIL.sub(lambda m: "***@" + m.group(1), text)
-    return _NUMBER.sub(_mask_number, text)
+    return _PERSONAL.sub(_mask, text)
 
 
 def scrub_value(value):
