@@ -304,7 +304,10 @@ def create_service_app(
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        return error_response(exc.status, exc.message, exc.errors)
+        response = error_response(exc.status, exc.message, exc.errors)
+        if exc.status == 503:  # a dependency is down: tell the client when to try again
+            response.headers["Retry-After"] = str(getattr(exc, "retry_after", None) or DB_RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from servicekit.auth import officer_required
-from servicekit.web import PageArgs, create_service_app, current_db, current_settings
+from servicekit.web import PageArgs, Unavailable, create_service_app, current_db, current_settings
 
 from kit_fixtures import make_settings
 
@@ -54,6 +54,10 @@ def build_app(db_url: str, amqp_url: str = CLOSED_BROKER, **options):
     @blp.get("/locked")
     def locked():
         raise sqlite3.OperationalError("database is locked")
+
+    @blp.get("/quote")
+    def quote():
+        raise Unavailable("postal is not answering")
 
     api.register_blueprint(blp)
     app.config["TESTING"] = False  # errors go through the kit's handlers, as in production
@@ -164,6 +168,12 @@ def test_a_locked_database_is_a_503_with_retry_after(client):
     response = client.get("/v1/things/locked")
     assert_error_shape(response, 503)
     assert response.headers["Retry-After"]
+
+
+def test_any_503_a_use_case_raises_carries_retry_after(client):
+    response = client.get("/v1/things/quote")
+    assert_error_shape(response, 503)
+    assert int(response.headers["Retry-After"]) > 0
 
 
 def test_a_postgresql_server_that_is_down_is_a_503(tmp_path):
