@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from http import HTTPStatus
 import threading
 import time
 import uuid
+from http import HTTPStatus
 from typing import Callable
 
 import pika
@@ -158,7 +158,6 @@ class BrokerProbe:
         self._error = ""
         self._conn: pika.BlockingConnection | None = None
         self._lock = threading.Lock()
-        self.connections_opened = 0
 
     def _poll(self) -> None:
         conn = self._conn
@@ -175,7 +174,6 @@ class BrokerProbe:
         params.connection_attempts = 1
         params.retry_delay = 0
         self._conn = pika.BlockingConnection(params)
-        self.connections_opened += 1
 
     def _discard(self) -> None:
         conn, self._conn = self._conn, None

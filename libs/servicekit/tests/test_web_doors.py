@@ -215,4 +215,7 @@ def test_the_broker_probe_keeps_one_connection_instead_of_opening_one_per_check(
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.get_json()["checks"]["broker"] == "ok"
     assert len(opened) == 1
+    probe._conn.close()  # the broker dropped it (a restart, a missed heartbeat): the next probe opens one again
+    assert client.get("/readyz").get_json()["checks"]["broker"] == "ok"
+    assert len(opened) == 2
     probe.close()
