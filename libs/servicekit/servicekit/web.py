@@ -22,7 +22,7 @@ from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 
 from . import safejson
-from .db import Database, Doorbell
+from .db import Database, Doorbell, is_outage
 from .logs import configure_logging, correlation_id, dossier_code
 from .metrics import CONTENT_TYPE_LATEST, HTTP_DURATION, HTTP_REQUESTS, render_latest
 from .topology import connection_parameters
@@ -323,6 +323,8 @@ def create_service_app(
         return response
 
     def _database_unavailable(exc: Exception):
+        if not is_outage(exc):  # "no such table", a syntax error: the code's own fault, a 500
+            return _unexpected(exc)
         # Logged without the statement's parameters (engines hide them) and scrubbed by the formatter.
         log.error("database unavailable", exc_info=exc, extra={"event": "http.db_unavailable", "error": type(exc).__name__})
         DEPENDENCY_UP.labels(name, "database").set(0)
