@@ -245,7 +245,6 @@ class Suite:
             "MOTCUA_VAR_DIR": str(self.var_dir),
             "MOTCUA_AMQP_URL": env.get("MOTCUA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
             "NOTIFY_SMS_GATEWAY_URL": self.url("sms-gateway"),
-            "NOTIFY_TRACKING_URL": self.url("intake", "/v1/dossiers/"),
             "SMS_GATEWAY_RECEIPT_URL": self.url("notify", "/v1/providers/receipts"),
             "BANK_SIM_CALLBACK_URL": self.url("payment", "/v1/gateway/callbacks"),
             "PAYMENT_BANK_URL": self.url("bank"),

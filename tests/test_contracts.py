@@ -26,25 +26,16 @@ UNCONSUMED = {}
 # Types DESIGN.md says another service consumes, whose consumer has not been written yet: type -> who should.
 # The test fails when a new type goes unread, and also when one of these gains its consumer (then drop it here).
 AWAITING_CONSUMER = {
-    "dossier.apology_issued.v1": "intake, notify",
     "dossier.approval_requested.v1": "intake",
     "dossier.approved.v1": "intake",
-    "dossier.assigned.v1": "intake, notify",
     "dossier.due_soon.v1": "intake",
-    "dossier.overdue.v1": "intake, notify",
     "dossier.payment_received.v1": "intake",
     "dossier.payment_required.v1": "intake",
-    "dossier.received.v1": "intake, notify",
-    "dossier.rejected.v1": "intake, notify",
-    "dossier.returned.v1": "intake, notify",
     "dossier.supplement_received.v1": "intake",
-    "dossier.supplement_requested.v1": "intake, notify",
     "dossier.withdrawal_refused.v1": "intake",
     "payment.cancelled.v1": "intake (citizen timeline)",
     "payment.failed.v1": "intake (citizen timeline)",
-    "payment.refunded.v1": "intake, notify",
     "shipment.cancelled.v1": "intake (timeline)",
-    "shipment.dispatched.v1": "intake (timeline), notify (result sent by post)",
     "shipment.progressed.v1": "intake (timeline)",
 }
 
