@@ -1,6 +1,8 @@
 """Marshmallow fields every service's request schemas share."""
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import ValidationError, fields
 
 
@@ -24,3 +26,19 @@ class Text(fields.String):
         if not text:
             raise ValidationError(self.BLANK)
         return text
+
+
+class Day(fields.Date):
+    """A calendar day a service can compute with: 1900-01-01 to 9998-12-31.
+
+    Python's dates stop at years 1 and 9999, so the day before 0001-01-01 or after 9999-12-31 (a day
+    turned into a UTC range for Vietnam time, a due date moved by a week) is an OverflowError, a 500.
+    """
+
+    FIRST, LAST = date(1900, 1, 1), date(9998, 12, 31)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not self.FIRST <= day <= self.LAST:
+            raise ValidationError(f"Ngày phải trong khoảng {self.FIRST} đến {self.LAST} (day out of range)")
+        return day
