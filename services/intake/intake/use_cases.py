@@ -416,7 +416,9 @@ def citizen_view(conn: Connection, dossier) -> dict:
         "received_at": dossier.received_at,
         "due_at": dossier.due_at,
         "completed_at": dossier.completed_at,
-        "payment": payment._asdict() if payment is not None else None,
+        # The QR payload only while the order can be paid: a settled order's QR must not invite a second payment.
+        "payment": None if payment is None else {
+            **payment._asdict(), "qr_payload": payment.qr_payload if payment.status == "pending" else None},
         "delivery": {"method": dossier.delivery_method,
                      "tracking_no": shipment.tracking_no if shipment is not None else None,
                      "status": shipment.status if shipment is not None else None},
@@ -445,7 +447,8 @@ _RETURN_PLACE = {"counter": "mời nhận kết quả tại bộ phận một c�
 def _processing_note(type_name: str, data: dict) -> str:
     kind = type_name.split(".")[1]
     if kind == "payment_required":
-        return f"Yêu cầu thực hiện nghĩa vụ tài chính: {format_vnd(data['amount_vnd'])} đồng"
+        return (f"Hồ sơ chờ thực hiện nghĩa vụ tài chính ({format_vnd(data['amount_vnd'])} đồng) "
+                "trước khi được giải quyết")
     if kind == "payment_received":
         return "Đã nhận thanh toán phí, lệ phí; hồ sơ chờ tiếp nhận"
     if kind == "received":
