@@ -72,17 +72,21 @@ def appointment_slip_pdf(dossier, *, documents: list[dict], portal_url: str, age
 
     # Header: the agency on the left, the national motto on the right (as on the printed form).
     top = pdf.get_y()
+    left_w, right_x, right_w = width * 0.45, pdf.l_margin + width * 0.45, width * 0.55
     pdf.set_font("DejaVu", "B", 10)
-    pdf.multi_cell(width * 0.45, 5, agency_name.upper(), align="C")
+    pdf.multi_cell(left_w, 5, agency_name.upper(), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
-    pdf.multi_cell(width * 0.45, 5, "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", align="C")
+    pdf.multi_cell(left_w, 5, "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", align="C", new_x="LMARGIN", new_y="NEXT")
     left_bottom = pdf.get_y()
-    pdf.set_xy(pdf.l_margin + width * 0.45, top)
+    pdf.set_xy(right_x, top)
     pdf.set_font("DejaVu", "B", 10)
-    pdf.multi_cell(width * 0.55, 5, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C")
-    pdf.set_x(pdf.l_margin + width * 0.45)
-    pdf.multi_cell(width * 0.55, 5, "Độc lập - Tự do - Hạnh phúc", align="C")
-    pdf.set_y(max(left_bottom, pdf.get_y()) + 2)
+    pdf.multi_cell(right_w, 5, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C", new_x="LEFT", new_y="NEXT")
+    pdf.set_x(right_x)
+    pdf.multi_cell(right_w, 5, "Độc lập - Tự do - Hạnh phúc", align="C", new_x="LEFT", new_y="NEXT")
+    motto_width = pdf.get_string_width("Độc lập - Tự do - Hạnh phúc")
+    pdf.line(right_x + (right_w - motto_width) / 2, pdf.get_y() + 0.5, right_x + (right_w + motto_width) / 2,
+             pdf.get_y() + 0.5)
+    pdf.set_y(max(left_bottom, pdf.get_y()) + 3)
     pdf.set_font("DejaVu", "", 8)
     pdf.cell(0, 5, "Mẫu số 01 - Thông tư 01/2018/TT-VPCP", align="R", new_x="LMARGIN", new_y="NEXT")
 
