@@ -195,13 +195,13 @@ def attach_uploads(conn: Connection, code: str, documents: list[dict], moment: d
     The `dossier_code IS NULL` condition makes a concurrent filing with the same upload attach fewer rows
     (PostgreSQL re-checks it after the other transaction commits; SQLite serialises writers).
     """
-    attached = 0
-    for doc in documents:
-        attached += conn.execute(
-            uploads.update().where(uploads.c.id == doc["upload_id"], uploads.c.dossier_code.is_(None))
-            .values(dossier_code=code, document_code=doc["code"], attached_at=moment)
-        ).rowcount
-    return attached
+    if not documents:
+        return 0
+    codes = {doc["upload_id"]: doc["code"] for doc in documents}
+    return conn.execute(
+        uploads.update().where(uploads.c.id.in_(list(codes)), uploads.c.dossier_code.is_(None))
+        .values(dossier_code=code, document_code=sa.case(codes, value=uploads.c.id), attached_at=moment)
+    ).rowcount
 
 
 def delete_stale_uploads(conn: Connection, cutoff: datetime, limit: int = 500) -> list[str]:
