@@ -104,7 +104,6 @@ uploads = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False, index=True),
     sa.Column("dossier_code", sa.String(40), index=True),
-    sa.Column("document_code", sa.String(40)),
     sa.Column("attached_at", UTCDateTime),
 )
 

@@ -182,26 +182,31 @@ def insert_upload(conn: Connection, **values) -> None:
     conn.execute(uploads.insert(), values)
 
 
+# Built once: statement construction costs more than running it on the filing path.
+_GET_UPLOADS = sa.select(uploads.c.id, uploads.c.filename, uploads.c.sha256, uploads.c.size,
+                         uploads.c.dossier_code).where(uploads.c.id.in_(sa.bindparam("ids", expanding=True)))
+_ATTACH_UPLOADS = (uploads.update()
+                   .where(uploads.c.id.in_(sa.bindparam("ids", expanding=True)), uploads.c.dossier_code.is_(None))
+                   .values(dossier_code=sa.bindparam("code"), attached_at=sa.bindparam("moment")))
+
+
 def get_uploads(conn: Connection, ids: list[str]) -> dict:
     if not ids:
         return {}
-    rows = conn.execute(sa.select(uploads).where(uploads.c.id.in_(ids))).all()
-    return {row.id: row for row in rows}
+    return {row.id: row for row in conn.execute(_GET_UPLOADS, {"ids": ids})}
 
 
 def attach_uploads(conn: Connection, code: str, documents: list[dict], moment: datetime) -> int:
-    """Attach each upload to the dossier with its document code, only if still unattached; returns how many.
+    """Attach each upload to the dossier, only if still unattached; returns how many (the dossier's
+    `documents` says which document each upload is).
 
     The `dossier_code IS NULL` condition makes a concurrent filing with the same upload attach fewer rows
     (PostgreSQL re-checks it after the other transaction commits; SQLite serialises writers).
     """
     if not documents:
         return 0
-    codes = {doc["upload_id"]: doc["code"] for doc in documents}
-    return conn.execute(
-        uploads.update().where(uploads.c.id.in_(list(codes)), uploads.c.dossier_code.is_(None))
-        .values(dossier_code=code, document_code=sa.case(codes, value=uploads.c.id), attached_at=moment)
-    ).rowcount
+    return conn.execute(_ATTACH_UPLOADS, {"ids": [doc["upload_id"] for doc in documents], "code": code,
+                                          "moment": moment}).rowcount
 
 
 def delete_stale_uploads(conn: Connection, cutoff: datetime, limit: int = 500) -> list[str]:

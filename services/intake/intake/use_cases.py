@@ -252,8 +252,7 @@ def store_upload(conn: Connection, stored, filename: str) -> dict:
     """Record a file already written by the FileStore (the caller deletes it if this transaction fails)."""
     moment = now()
     queries.insert_upload(conn, id=stored.id, filename=filename, content_type=stored.content_type, size=stored.size,
-                          sha256=stored.sha256, created_at=moment, dossier_code=None, document_code=None,
-                          attached_at=None)
+                          sha256=stored.sha256, created_at=moment, dossier_code=None, attached_at=None)
     return {"id": stored.id, "filename": filename, "size": stored.size, "sha256": stored.sha256,
             "content_type": stored.content_type}
 

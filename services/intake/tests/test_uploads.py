@@ -121,10 +121,11 @@ def test_the_file_name_is_kept_for_display_without_path_or_hidden_characters(cli
 def test_filing_attaches_each_upload_to_the_dossier_with_its_document_code(db, file_dossier, filing_body):
     body = filing_body()
     code = file_dossier(body).get_json()["code"]
-    attached = {row.id: (row.dossier_code, row.document_code) for row in rows(db, uploads)}
-    assert attached == {doc["upload_id"]: (code, doc["code"]) for doc in body["documents"]}
+    attached = {row.id: row.dossier_code for row in rows(db, uploads)}
+    assert attached == {doc["upload_id"]: code for doc in body["documents"]}
     dossier, = rows(db, dossiers)
-    assert [doc["upload_id"] for doc in dossier.documents] == [doc["upload_id"] for doc in body["documents"]]
+    assert [(doc["code"], doc["upload_id"]) for doc in dossier.documents] == [
+        (doc["code"], doc["upload_id"]) for doc in body["documents"]]
 
 
 def test_an_upload_reused_across_two_dossiers_is_a_422_naming_it_and_leaves_nothing(db, file_dossier, filing_body):

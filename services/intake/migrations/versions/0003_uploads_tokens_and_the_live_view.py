@@ -64,8 +64,7 @@ def upgrade():
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("dossier_code", sa.String(40)),
-        sa.Column("document_code", sa.String(40)),
-        sa.Column("attached_at", UTCDateTime),
+            sa.Column("attached_at", UTCDateTime),
     )
     op.create_index("ix_uploads_created_at", "uploads", ["created_at"])
     op.create_index("ix_uploads_dossier_code", "uploads", ["dossier_code"])
