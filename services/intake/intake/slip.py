@@ -134,7 +134,9 @@ def appointment_slip_pdf(dossier, *, documents: list[dict], portal_url: str, age
     pdf.cell(0, 6, "Thành phần hồ sơ đã nhận:", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
     for number, doc in enumerate(documents, start=1):
-        pdf.multi_cell(width, 5.5, f"{number}. {doc['name']} (tệp điện tử: {doc.get('filename') or '—'})",
+        # Dossiers filed before uploads existed list {code, upload_id} only.
+        name = doc.get("name") or doc.get("code") or "—"
+        pdf.multi_cell(width, 5.5, f"{number}. {name} (tệp điện tử: {doc.get('filename') or '—'})",
                        new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1)
     if processing_days is not None:

@@ -289,3 +289,18 @@ def test_actions_write_one_timeline_entry_each(db, filed, act):
     before = len(rows(db, dossier_timeline))
     act("withdrawal", {"reason": "Lý do"})
     assert len(rows(db, dossier_timeline)) == before + 1
+
+
+def test_the_slip_of_a_dossier_filed_before_uploads_existed_names_its_documents_by_code(client, db, filed):
+    from intake.models import dossiers
+
+    with db.transaction() as conn:  # what 0001/0002 stored: code and upload reference only
+        conn.execute(dossiers.update().values(documents=[{"code": "TK_KHAI_SINH", "upload_id": "upl-1"}],
+                                              agency_name=None, processing_days=None, fee_mode=None))
+    processing(db, "dossier.received.v1", filed["code"], 3, received_at=at(60), due_at=at(24 * 60))
+    response = client.get(f"/v1/dossiers/{filed['code']}/receipt.pdf", headers=bearer(filed["access_token"]))
+    assert response.status_code == 200
+    from pypdf import PdfReader
+
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages).split())
+    assert "1. TK_KHAI_SINH" in text and "UBND PHƯỜNG PHÚC YÊN" in text and "1 ngày làm việc" in text
