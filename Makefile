@@ -15,7 +15,7 @@ ROLE   ?= clerk
 AGENCY ?=
 SUB    ?= dev-$(ROLE)
 
-.PHONY: help venv broker migrate run up down test bench token demo clean
+.PHONY: help venv broker tools migrate run up down test bench token demo clean
 
 help:
 	@echo "make run | test | up | down | demo | bench | token ROLE=clerk AGENCY=<code> [SUB=<id>] | migrate | clean"
@@ -39,6 +39,10 @@ $(STAMP): requirements.lock | $(PY)
 broker:
 	@scripts/ensure-rabbitmq.sh
 
+# Programs the tests check deployment files with (promtool), from Debian's packages when missing.
+tools:
+	@scripts/ensure-test-tools.sh
+
 # Metric files of dead processes would be summed into the next run's counters, so var/prom
 # starts empty, unless a background suite is still writing there.
 migrate: venv
@@ -58,7 +62,7 @@ up: venv broker migrate
 down:
 	@scripts/suite.sh stop
 
-test: venv broker
+test: venv broker tools
 	@scripts/test.sh
 
 bench: venv broker

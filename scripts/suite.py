@@ -26,12 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PROCFILE = ROOT / "deploy" / "Procfile"
 
 SERVICES = ("intake", "processing", "payment", "postal", "notify")
-SIMULATORS = ("bank", "postal-operator", "sms-gateway")
+SIMULATORS = ("bank", "postal-operator", "sms-gateway", "dvcqg")
 SERVICE_PORTS = {"intake": 8001, "processing": 8002, "payment": 8003, "postal": 8004, "notify": 8005}
-SIMULATOR_PORTS = {"bank": 8101, "postal-operator": 8102, "sms-gateway": 8103}
+SIMULATOR_PORTS = {"bank": 8101, "postal-operator": 8102, "sms-gateway": 8103, "dvcqg": 8104}
 # The simulators read their port and database from these variables (motcua_sims.*.main).
-SIMULATOR_PORT_VARS = {"bank": "BANK_SIM_PORT", "postal-operator": "POSTAL_SIM_PORT", "sms-gateway": "SMS_GATEWAY_PORT"}
-SIMULATOR_DB_VARS = {"bank": "BANK_SIM_DB", "postal-operator": "POSTAL_SIM_DB", "sms-gateway": "SMS_GATEWAY_DB"}
+SIMULATOR_PORT_VARS = {"bank": "BANK_SIM_PORT", "postal-operator": "POSTAL_SIM_PORT", "sms-gateway": "SMS_GATEWAY_PORT",
+                       "dvcqg": "DVCQG_SIM_PORT"}
+SIMULATOR_DB_VARS = {"bank": "BANK_SIM_DB", "postal-operator": "POSTAL_SIM_DB", "sms-gateway": "SMS_GATEWAY_DB",
+                     "dvcqg": "DVCQG_SIM_DB"}
 # A worker is ready once both halves hold a broker connection (the kit logs these JSON events).
 WORKER_READY_EVENTS = ("relay.connected", "consumer.connected")
 DOORBELL_OFFSET = 1000  # the kit's default: relay doorbell (UDP) at the service port + 1000
@@ -234,7 +236,7 @@ class Suite:
         # Settings a developer's shell may carry for `make run` must not leak into a private suite.
         for key in list(env):
             if key.startswith(tuple(f"{s.upper()}_" for s in SERVICE_PORTS)) or key.startswith(
-                ("BANK_SIM_", "POSTAL_SIM_", "SMS_GATEWAY_", "MOTCUA_FAULT", "PROMETHEUS_MULTIPROC_DIR")
+                ("BANK_SIM_", "POSTAL_SIM_", "SMS_GATEWAY_", "DVCQG_SIM_", "MOTCUA_FAULT", "PROMETHEUS_MULTIPROC_DIR")
             ):
                 del env[key]
         port = self.port
@@ -243,9 +245,9 @@ class Suite:
             "MOTCUA_VAR_DIR": str(self.var_dir),
             "MOTCUA_AMQP_URL": env.get("MOTCUA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
             "NOTIFY_SMS_GATEWAY_URL": self.url("sms-gateway"),
-            "NOTIFY_TRACKING_URL": self.url("intake", "/v1/dossiers/"),
             "SMS_GATEWAY_RECEIPT_URL": self.url("notify", "/v1/providers/receipts"),
             "BANK_SIM_CALLBACK_URL": self.url("payment", "/v1/gateway/callbacks"),
+            "PAYMENT_BANK_URL": self.url("bank"),
             "POSTAL_SIM_CALLBACK_URL": self.url("postal", "/v1/carrier/events"),
         })
         for service in SERVICE_PORTS:

@@ -17,7 +17,8 @@ urls() {
     printf '  %-16s http://127.0.0.1:%s/docs\n' "${s%%:*}" "${s#*:}"
   done
   echo "Simulators:"
-  for s in bank:${BANK_SIM_PORT:-8101} postal-operator:${POSTAL_SIM_PORT:-8102} sms-gateway:${SMS_GATEWAY_PORT:-8103}; do
+  for s in bank:${BANK_SIM_PORT:-8101} postal-operator:${POSTAL_SIM_PORT:-8102} sms-gateway:${SMS_GATEWAY_PORT:-8103} \
+           dvcqg:${DVCQG_SIM_PORT:-8104}; do
     printf '  %-16s http://127.0.0.1:%s/healthz\n' "${s%%:*}" "${s#*:}"
   done
 }

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 # Ports of CONTRACT.md; test_contract_ports_are_the_ones_checked_here keeps them in step with it.
 SERVICE_PORTS = {"intake": 8001, "processing": 8002, "payment": 8003, "postal": 8004, "notify": 8005}
-SIMULATOR_PORTS = {"bank": 8101, "postal-operator": 8102, "sms-gateway": 8103}
+SIMULATOR_PORTS = {"bank": 8101, "postal-operator": 8102, "sms-gateway": 8103, "dvcqg": 8104}
 # The same import roots as the .pth written by `make venv` and the Dockerfile.
 MODULE_ROOTS = [ROOT / "libs/servicekit", *(ROOT / "services" / s for s in SERVICE_PORTS), ROOT / "simulators", ROOT]
 # Metric families of CONTRACT.md and DESIGN.md that dashboards and alerts may use.
@@ -123,6 +123,7 @@ def test_contract_ports_are_the_ones_checked_here():
     found["bank"] = int(re.search(r"bank (\d{4})", line).group(1))
     found["postal-operator"] = int(re.search(r"postal operator (\d{4})", line).group(1))
     found["sms-gateway"] = int(re.search(r"gateway (\d{4})", line).group(1))
+    found["dvcqg"] = int(re.search(r"national public service portal (\d{4})", line).group(1))
     assert found == {**SERVICE_PORTS, **SIMULATOR_PORTS}
 
 
@@ -276,8 +277,8 @@ def test_prometheus_scrapes_every_service(config, host):
 
 def test_promtool_accepts_the_rules_and_configs():
     promtool = shutil.which("promtool")
-    if not promtool:
-        pytest.skip("promtool not installed (Debian package prometheus)")
+    # `make test` installs it (scripts/ensure-test-tools.sh): a missing tool is a failure, never a skip.
+    assert promtool, "promtool not installed: run `make tools` (Debian package prometheus)"
     d = DEPLOY / "prometheus"
     for args in (["check", "rules", "alerts.yml"], ["test", "rules", "alerts.test.yml"],
                  ["check", "config", "prometheus.yml"], ["check", "config", "prometheus.local.yml"]):

@@ -16,45 +16,12 @@ from servicekit.topology import EVENTS_EXCHANGE
 SERVICES = gen_events_doc.SERVICES
 TYPE_NAME = re.compile(r"^[a-z_]+(\.[a-z_]+)+\.v\d+$")
 # Types a service consumes that come from outside the suite (none so far): type -> who publishes them.
-EXTERNAL = {
-    "dossier.payment_required.v1": "pending: processing branch",
-    "dossier.payment_received.v1": "pending: processing branch",
-    "dossier.received.v1": "pending: processing branch",
-    "dossier.refused.v1": "pending: processing branch",
-    "dossier.supplement_requested.v1": "pending: processing branch",
-    "dossier.supplement_received.v1": "pending: processing branch",
-    "dossier.assigned.v1": "pending: processing branch",
-    "dossier.approval_requested.v1": "pending: processing branch",
-    "dossier.approved.v1": "pending: processing branch",
-    "dossier.rejected.v1": "pending: processing branch",
-    "dossier.stopped.v1": "pending: processing branch",
-    "dossier.result_ready.v1": "pending: processing branch",
-    "dossier.returned.v1": "pending: processing branch",
-    "dossier.apology_issued.v1": "pending: processing branch",
-    "dossier.due_soon.v1": "pending: processing branch",
-    "dossier.overdue.v1": "pending: processing branch",
-    "dossier.withdrawn.v1": "pending: processing branch",
-    "dossier.withdrawal_refused.v1": "pending: processing branch",
-    "payment.completed.v1": "pending: payment branch",
-    "payment.failed.v1": "pending: payment branch",
-    "payment.expired.v1": "pending: payment branch",
-    "payment.cancelled.v1": "pending: payment branch",
-    "payment.refunded.v1": "pending: payment branch",
-    "shipment.dispatched.v1": "pending: postal branch",
-    "shipment.progressed.v1": "pending: postal branch",
-    "shipment.delivered.v1": "pending: postal branch",
-    "shipment.failed.v1": "pending: postal branch",
-    "shipment.cancelled.v1": "pending: postal branch",
-}
+EXTERNAL = {}
 # Types no service needs to act on: type -> why.
 UNCONSUMED = {}
 # Types DESIGN.md says another service consumes, whose consumer has not been written yet: type -> who should.
 # The test fails when a new type goes unread, and also when one of these gains its consumer (then drop it here).
-AWAITING_CONSUMER = {
-    "dossier.supplemented.v1": "processing",
-    "dossier.withdrawal_requested.v1": "processing",
-    "dossier.rated.v1": "processing",
-}
+AWAITING_CONSUMER = {}
 
 
 def events_module(service):

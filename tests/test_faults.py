@@ -6,6 +6,7 @@ broker it kills is never the one other tests or a `make up` use.
 """
 import importlib
 import json
+import signal
 import sqlite3
 import subprocess
 import threading
@@ -340,3 +341,114 @@ def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_retries_and
             connection.close()
 
     wait_until(lambda: dead_depth() == 0, timeout=10, message="replayed events were dead-lettered again")
+
+
+GIVE_UP_S = 5  # the test-shortened unroutable give-up period (production default 120 s)
+OUTAGE_S = 15  # longer than GIVE_UP_S: every row filed while away is older than the give-up when first published
+LATE_WORKER_S = 2  # processing's worker, redeployed during the outage, is back this long after the broker
+
+
+def test_broker_down_longer_than_the_give_up_and_back_on_an_empty_disk_loses_no_filing(
+        private_rabbit, start_suite, support, figures):
+    """The broker comes back with no queue at all; each service declares its own again when its worker reconnects,
+    and one worker (processing, redeployed meanwhile) comes back a few seconds after the others: events published
+    in that window reach some queues and not processing's, unless the relays wait for the topology to settle."""
+    suite = start_suite({"MOTCUA_AMQP_URL": private_rabbit.amqp_url,
+                         "MOTCUA_UNROUTABLE_GIVE_UP_SECONDS": str(GIVE_UP_S)}, PORT_OFFSET)
+    filer = support.Filer(suite)
+    filer.documents()
+    accepted: dict[str, float] = {}
+    failures: list[str] = []
+    stop_now, restarted, done = threading.Event(), threading.Event(), threading.Event()
+    counts = {"after_restart": 0}
+
+    def stream():
+        deadline = time.monotonic() + 150
+        for n in range(1, 2001):
+            if done.is_set() or time.monotonic() > deadline:
+                break
+            try:
+                response = filer.file(support.phone_for(10_000 + n), key=f"fault-long-{n}-{uuid.uuid4()}", timeout=15)
+            except requests.RequestException as exc:
+                failures.append(f"filing {n}: {exc!r}")
+                continue
+            if response.status_code != 201:
+                failures.append(f"filing {n}: {response.status_code} {response.text[:300]}")
+                continue
+            accepted[response.json()["code"]] = time.time()
+            if len(accepted) >= 20:
+                stop_now.set()
+            if restarted.is_set():
+                counts["after_restart"] += 1
+                if counts["after_restart"] >= 20:
+                    break
+            time.sleep(0.1)
+        stop_now.set()
+
+    thread = threading.Thread(target=stream, name="filings", daemon=True)
+    thread.start()
+    try:
+        assert stop_now.wait(60), "20 filings took more than a minute"
+        stopped_at = time.time()
+        private_rabbit.stop()
+        private_rabbit.wipe()  # queues, bindings and exchanges gone: the services must declare them again
+        suite.kill("processing-worker", signal.SIGTERM)
+        assert suite.wait_exit("processing-worker", timeout=20) is not None
+        time.sleep(max(OUTAGE_S - (time.time() - stopped_at), 0))
+        private_rabbit.start()
+        back_at = private_rabbit.ready_at
+        restarted.set()
+        time.sleep(LATE_WORKER_S)
+        suite.restart("processing-worker", wait=False)
+        thread.join(90)
+        assert not thread.is_alive(), "the filing stream did not finish"
+    finally:
+        done.set()
+        thread.join(5)
+
+    assert not failures, f"{len(failures)} filings were not accepted:\n" + "\n".join(failures[:20])
+    codes = set(accepted)
+    filed_while_down = sum(1 for t in accepted.values() if stopped_at <= t <= back_at)
+    assert filed_while_down > 0, "no filing happened while the broker was down"
+    assert back_at - stopped_at > GIVE_UP_S
+
+    drain_started = time.monotonic()
+
+    def progress():
+        cases = set(support.case_codes(suite))
+        sms = support.sms_per_code(support.sms_messages(suite), codes)
+        return len(codes & cases), sum(1 for n in sms.values() if n)
+
+    def drained():
+        with_case, with_sms = progress()
+        return with_case == len(codes) and with_sms == len(codes)
+
+    try:
+        wait_until(drained, timeout=60, interval=0.5, message="the backlog did not drain within 60 s")
+    except AssertionError:
+        with_case, with_sms = progress()
+        figures("LONG-OUTAGE-FIGURES", {"filings_accepted": len(codes), "filed_while_broker_down": filed_while_down,
+                                        "with_case": with_case, "with_sms": with_sms,
+                                        "broker_down_seconds": round(back_at - stopped_at, 2)})
+        raise
+    drain_seconds = time.monotonic() - drain_started
+    time.sleep(2)  # room for a late duplicate
+
+    cases = Counter(support.case_codes(suite))
+    assert set(cases) == codes and set(cases.values()) == {1}, {c: n for c, n in cases.items() if n != 1}
+    per_code = support.sms_per_code(support.sms_messages(suite), codes)
+    assert not [c for c, n in per_code.items() if n != 1], {c: n for c, n in per_code.items() if n != 1}
+    # Every worker's own /healthz (service port + 2000): each thread alive and beating after the outage.
+    for service in suite.services:
+        response = support.session().get(f"http://127.0.0.1:{suite.port(service) + 2000}/healthz", timeout=5)
+        assert response.status_code == 200, (service, response.text)
+        assert all(t["alive"] and not t["stale"] for t in response.json()["threads"].values()), response.json()
+    figures("LONG-OUTAGE-FIGURES", {
+        "filings_accepted": len(codes),
+        "filed_while_broker_down": filed_while_down,
+        "cases": sum(cases.values()),
+        "sms": sum(per_code.values()),
+        "broker_down_seconds": round(back_at - stopped_at, 2),
+        "give_up_seconds": GIVE_UP_S,
+        "drain_seconds": round(drain_seconds, 2),
+    })

@@ -1,1 +1,1 @@
-"""Stand-ins for the suite's outside parties: the bank, the postal operator and the SMS/Zalo gateway."""
+"""Stand-ins for the suite's outside parties: the bank, the postal operator, the SMS/Zalo gateway and the national public service portal (DVCQG)."""

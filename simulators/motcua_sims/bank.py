@@ -1,12 +1,21 @@
-"""Bank simulator: pays a VietQR payload, sends the signed payment callback, and answers status queries."""
+"""Bank simulator: pays a VietQR payload, sends the signed payment callback, answers status queries, refunds.
+
+Scripted so tests can drive every path of the payment service: success, failed, pending then paid (resolve),
+a wrong amount, a callback lost, sent twice, sent twice at the same moment, or sent after a delay.
+"""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import re
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 
-from flask import Flask
+from flask import Flask, request
 
 from motcua_sims import common
 
@@ -14,8 +23,11 @@ SERVICE = "sim_bank"
 DEFAULT_SECRET = "dev-bank-webhook-secret"
 NAPAS_GUID = "A000000727"
 OUTCOMES = {"success": ("paid", "00"), "failed": ("failed", "99"), "pending": ("pending", None)}
-# Scripted callback behaviour: "skip" loses it (reconciliation must find the payment), "twice" duplicates it.
-CALLBACK_MODES = ("send", "skip", "twice")
+# Scripted callback behaviour: "skip" loses it (reconciliation must find the payment), "twice" duplicates it,
+# "concurrent" sends the same callback twice at the same moment (two threads).
+CALLBACK_MODES = ("send", "skip", "twice", "concurrent")
+MAX_DELAY_S = 600
+SIGNATURE_TOLERANCE_S = 300
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transactions (
@@ -33,6 +45,17 @@ CREATE TABLE IF NOT EXISTS transactions (
     callback_delivered INTEGER
 );
 CREATE INDEX IF NOT EXISTS transactions_reference ON transactions (reference);
+CREATE TABLE IF NOT EXISTS refunds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    refund_id TEXT NOT NULL UNIQUE,
+    reference TEXT NOT NULL,
+    amount_vnd INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    bank_refund_txn_id TEXT NOT NULL UNIQUE,
+    body_sha256 TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 """
 
 
@@ -45,6 +68,7 @@ class Settings:
     db_path: str = "var/data/sim_bank.db"
     callback_url: str = "http://127.0.0.1:8003/v1/gateway/callbacks"
     webhook_secret: str = DEFAULT_SECRET
+    callback_delay_s: float = 0.0  # every callback waits this long (a request's callback_delay_s overrides it)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -52,7 +76,24 @@ class Settings:
             db_path=os.environ.get("BANK_SIM_DB", cls.db_path),
             callback_url=os.environ.get("BANK_SIM_CALLBACK_URL", cls.callback_url),
             webhook_secret=os.environ.get("BANK_WEBHOOK_SECRET", DEFAULT_SECRET),
+            callback_delay_s=common.env_float("BANK_SIM_CALLBACK_DELAY_S", 0.0),
         )
+
+
+def signature_valid(header: str | None, body: bytes, secret: str, now: float | None = None) -> bool:
+    """The payment service signs refund requests as the bank signs callbacks (CONTRACT.md, "Signatures")."""
+    if not header:
+        return False
+    parts = dict(p.strip().split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        t = int(parts["t"])
+        given = parts["v1"].encode("ascii")
+    except (KeyError, ValueError, UnicodeEncodeError):
+        return False
+    if abs((time.time() if now is None else now) - t) > SIGNATURE_TOLERANCE_S:
+        return False
+    expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, given)
 
 
 # --- VietQR (NAPAS, EMVCo merchant-presented mode; DOMAIN.md "VietQR payment payload") ------------------------
@@ -141,12 +182,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     log = common.EventLog(SERVICE)
     store = common.Store(settings.db_path, SCHEMA)
     app = common.create_app(SERVICE, log)
+    background = common.BackgroundJobs(log, threads=2)
 
     def get_transaction(row_id: int) -> dict:
         return store.query_one("SELECT * FROM transactions WHERE id = ?", (row_id,))
 
-    def settle(row: dict, mode: str) -> dict:
-        """Send the callback for a settled transaction, as the bank's gateway would, and record the outcome."""
+    def settle(row: dict, mode: str, delay_s: float = 0.0) -> dict:
+        """Send the callback for a settled transaction (now, or after `delay_s` in the background)."""
+        if mode != "skip" and delay_s > 0:
+            background.submit(lambda: send_callback(row, mode), delay_s=delay_s)
+            log.info("callback.scheduled", reference=row["reference"], bank_txn_id=row["bank_txn_id"], delay_s=delay_s)
+            return {"url": settings.callback_url, "scheduled": True, "delay_s": delay_s, "delivered": None}
+        return send_callback(row, mode)
+
+    def send_callback(row: dict, mode: str) -> dict:
+        """Send the callback as the bank's gateway would, and record the outcome."""
         if mode == "skip":
             log.info("callback.skipped", reference=row["reference"], bank_txn_id=row["bank_txn_id"])
             return {"url": settings.callback_url, "delivered": False, "skipped": True}
@@ -158,8 +208,25 @@ def create_app(settings: Settings | None = None) -> Flask:
             "bank_txn_id": row["bank_txn_id"],
             "paid_at": row["paid_at"],
         }
-        outcome = common.post_signed(settings.callback_url, payment, settings.webhook_secret, attempts=3,
-                                     backoff_s=0.25)
+        if mode == "concurrent":
+            # The same callback twice at the same moment, as a gateway retrying on a slow answer does.
+            results: list[dict] = []
+            start = threading.Barrier(2)
+
+            def post():
+                start.wait()
+                results.append(common.post_signed(settings.callback_url, payment, settings.webhook_secret))
+
+            threads = [threading.Thread(target=post) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            outcome = {**results[0], "delivered": all(r["delivered"] for r in results), "sent": 2,
+                       "status_codes": sorted(r["status_code"] or 0 for r in results)}
+        else:
+            outcome = common.post_signed(settings.callback_url, payment, settings.webhook_secret, attempts=3,
+                                         backoff_s=0.25)
         if mode == "twice":
             again = common.post_signed(settings.callback_url, payment, settings.webhook_secret)
             outcome = {**again, "delivered": outcome["delivered"] and again["delivered"], "sent": 2}
@@ -176,7 +243,13 @@ def create_app(settings: Settings | None = None) -> Flask:
             errors["outcome"] = [f"Must be one of: {', '.join(outcomes)}."]
         if body.get("callback", "send") not in CALLBACK_MODES:
             errors["callback"] = [f"Must be one of: {', '.join(CALLBACK_MODES)}."]
+        delay = body.get("callback_delay_s", settings.callback_delay_s)
+        if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay <= MAX_DELAY_S:
+            errors["callback_delay_s"] = [f"Must be a number of seconds from 0 to {MAX_DELAY_S}."]
         return errors
+
+    def delay_of(body: dict) -> float:
+        return float(body.get("callback_delay_s", settings.callback_delay_s))
 
     @app.post("/v1/pay")
     def pay():
@@ -215,7 +288,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         ).lastrowid
         row = get_transaction(row_id)
         log.info("payment.recorded", reference=reference, bank_txn_id=bank_txn_id, status=status, amount_vnd=amount)
-        callback = None if status == "pending" else settle(row, mode)
+        callback = None if status == "pending" else settle(row, mode, delay_of(body))
         return {"transaction": transaction_view(get_transaction(row_id)), "callback": callback}
 
     @app.post("/v1/transactions/<reference>/resolve")
@@ -240,7 +313,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             return common.error(404, f"No pending transaction for reference {reference}")
         row = get_transaction(found["id"])
         log.info("payment.resolved", reference=reference, bank_txn_id=row["bank_txn_id"], status=status)
-        callback = settle(row, mode)
+        callback = settle(row, mode, delay_of(body))
         return {"transaction": transaction_view(get_transaction(row["id"])), "callback": callback}
 
     @app.get("/v1/transactions/<reference>")
@@ -251,11 +324,75 @@ def create_app(settings: Settings | None = None) -> Flask:
         # One paid transaction settles the reference, whatever failed or pending attempts came before or after.
         paid = [row for row in rows if row["status"] == "paid"]
         latest = paid[-1] if paid else rows[-1]
+        refunded = store.query_one("SELECT COALESCE(SUM(amount_vnd), 0) AS total FROM refunds WHERE reference = ?",
+                                   (reference,))["total"]
         return {"reference": reference, "status": latest["status"], "bank_txn_id": latest["bank_txn_id"],
-                "amount_vnd": latest["amount_vnd"], "paid_at": latest["paid_at"],
+                "amount_vnd": latest["amount_vnd"], "paid_at": latest["paid_at"], "refunded_vnd": refunded,
                 "transactions": [transaction_view(row) for row in rows]}
 
+    @app.post("/v1/refunds")
+    def refund():
+        """Give back (part of) what a reference paid. Signed like a callback; the same refund_id with the same
+        body answers the same refund again (200), with another body it is a 409."""
+        raw = request.get_data(cache=True)
+        if not signature_valid(request.headers.get(common.SIGNATURE_HEADER), raw, settings.webhook_secret):
+            return common.error(401, "Missing, wrong or stale signature")
+        body = common.json_body()
+        if not isinstance(body, dict):
+            return body
+        errors = {}
+        refund_id, reference, amount = body.get("refund_id"), body.get("reference"), body.get("amount_vnd")
+        reason = body.get("reason")
+        if not isinstance(refund_id, str) or not re.fullmatch(r"[A-Za-z0-9._:-]{1,40}", refund_id):
+            errors["refund_id"] = ["Required: 1 to 40 letters, digits, '.', '_', ':' or '-'."]
+        if not isinstance(reference, str) or not reference:
+            errors["reference"] = ["Required: the payment reference."]
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            errors["amount_vnd"] = ["Must be a positive whole number of VND."]
+        if not isinstance(reason, str) or not reason.strip():
+            errors["reason"] = ["Required."]
+        if errors:
+            return common.error(422, "Invalid request", errors)
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        with store.transaction() as conn:
+            existing = conn.execute("SELECT * FROM refunds WHERE refund_id = ?", (refund_id,)).fetchone()
+            if existing is not None:
+                existing = dict(existing)
+                if existing["body_sha256"] != digest:
+                    return common.error(409, f"Refund {refund_id} exists with another body")
+                log.info("refund.replayed", refund_id=refund_id, reference=reference)
+                return refund_view(existing)
+            paid = conn.execute("SELECT COALESCE(SUM(amount_vnd), 0) FROM transactions WHERE reference = ?"
+                                " AND status = 'paid'", (reference,)).fetchone()[0]
+            if not paid:
+                return common.error(409, f"No paid transaction for reference {reference}")
+            refunded = conn.execute("SELECT COALESCE(SUM(amount_vnd), 0) FROM refunds WHERE reference = ?",
+                                    (reference,)).fetchone()[0]
+            if refunded + amount > paid:
+                return common.error(422, "Invalid request", {"amount_vnd": [
+                    f"More than was paid: {paid} VND paid, {refunded} VND already refunded."]})
+            row_id = conn.execute(
+                "INSERT INTO refunds (refund_id, reference, amount_vnd, reason, bank_refund_txn_id, body_sha256,"
+                " status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'completed', ?)",
+                (refund_id, reference, amount, reason, "RFSIM" + uuid.uuid4().hex[:15].upper(), digest,
+                 common.utc_now())).lastrowid
+        row = store.query_one("SELECT * FROM refunds WHERE id = ?", (row_id,))
+        log.info("refund.completed", refund_id=refund_id, reference=reference, amount_vnd=amount)
+        return refund_view(row)
+
+    @app.get("/v1/refunds/<refund_id>")
+    def get_refund(refund_id: str):
+        row = store.query_one("SELECT * FROM refunds WHERE refund_id = ?", (refund_id,))
+        if row is None:
+            return common.error(404, f"No refund {refund_id}")
+        return refund_view(row)
+
     return app
+
+
+def refund_view(row: dict) -> dict:
+    return {key: row[key] for key in ("refund_id", "reference", "amount_vnd", "reason", "bank_refund_txn_id",
+                                      "status", "created_at")}
 
 
 def main() -> None:

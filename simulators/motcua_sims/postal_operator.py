@@ -1,13 +1,22 @@
-"""Postal operator simulator: consumes dispatch orders from RabbitMQ and reports shipment status by signed webhook."""
+"""Postal operator simulator: consumes dispatch orders from RabbitMQ and reports shipment status by signed webhook.
+
+With POSTAL_SIM_AUTO_DELIVER on, each new order runs on its own: accepted -> picked_up -> in_transit ->
+delivered, or (a share POSTAL_SIM_FAIL_RATE of orders) failed_attempt x POSTAL_SIM_FAILED_ATTEMPTS ->
+returned_to_sender, one step every POSTAL_SIM_AUTO_DELIVER_DELAY_S. Each report carries the time its step
+happened; POSTAL_SIM_DUPLICATE_RATE of reports are sent twice (same event_id) and POSTAL_SIM_REORDER_RATE of
+neighbouring pairs are sent in swapped order, as real carriers' batches do. A cancellation stops an order not
+yet picked up; after pickup the operator keeps it. The simulator imports nothing of the suite.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import random
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import pika
@@ -24,6 +33,15 @@ ROUTING_KEYS = ("dispatch.requested", "dispatch.cancelled")
 QUEUE_ARGUMENTS = {"x-queue-type": "classic", "x-queue-version": 2}
 STATUSES = ("accepted", "picked_up", "in_transit", "delivered", "failed_attempt", "returned_to_sender")
 MAX_BACKOFF_S = 10
+NOTES = {
+    "accepted": "Bưu cục đã nhận đơn hàng",
+    "picked_up": "Bưu tá đã nhận bưu gửi tại cơ quan",
+    "in_transit": "Bưu gửi đang được vận chuyển",
+    "delivered": "Đã phát thành công cho người nhận",
+    "failed_attempt": "Phát không thành công: người nhận vắng nhà",
+    "returned_to_sender": "Chuyển hoàn về người gửi sau các lần phát không thành công",
+}
+CANCELLABLE = ("ordered", "accepted")  # after pickup the item is with the postman: a cancellation is too late
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -62,17 +80,34 @@ class Settings:
     webhook_secret: str = DEFAULT_SECRET
     auto_deliver: bool = False
     auto_deliver_delay_s: float = 1.0
+    fail_rate: float = 0.0  # share of orders that end returned_to_sender
+    failed_attempts: int = 2  # failed deliveries before the return
+    duplicate_rate: float = 0.0  # share of reports sent twice
+    reorder_rate: float = 0.0  # share of neighbouring reports sent in swapped order
+    seed: int | None = None  # for a reproducible run
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(
+        seed = os.environ.get("POSTAL_SIM_SEED", "")
+        settings = cls(
             db_path=os.environ.get("POSTAL_SIM_DB", cls.db_path),
             amqp_url=os.environ.get("MOTCUA_AMQP_URL", cls.amqp_url),
             callback_url=os.environ.get("POSTAL_SIM_CALLBACK_URL", cls.callback_url),
             webhook_secret=os.environ.get("POSTAL_WEBHOOK_SECRET", DEFAULT_SECRET),
             auto_deliver=os.environ.get("POSTAL_SIM_AUTO_DELIVER", "").lower() in ("1", "true", "yes"),
             auto_deliver_delay_s=common.env_float("POSTAL_SIM_AUTO_DELIVER_DELAY_S", cls.auto_deliver_delay_s),
+            fail_rate=common.env_float("POSTAL_SIM_FAIL_RATE", cls.fail_rate),
+            failed_attempts=common.env_int("POSTAL_SIM_FAILED_ATTEMPTS", cls.failed_attempts),
+            duplicate_rate=common.env_float("POSTAL_SIM_DUPLICATE_RATE", cls.duplicate_rate),
+            reorder_rate=common.env_float("POSTAL_SIM_REORDER_RATE", cls.reorder_rate),
+            seed=int(seed) if seed.strip().lstrip("-").isdigit() else None,
         )
+        for name in ("fail_rate", "duplicate_rate", "reorder_rate"):
+            if not 0.0 <= getattr(settings, name) <= 1.0:
+                raise SystemExit(f"POSTAL_SIM_{name.upper()} must be between 0 and 1")
+        if settings.failed_attempts < 1:
+            raise SystemExit("POSTAL_SIM_FAILED_ATTEMPTS must be at least 1")
+        return settings
 
 
 class Operator:
@@ -83,6 +118,8 @@ class Operator:
         self.log = common.EventLog(SERVICE)
         self.store = common.Store(settings.db_path, SCHEMA)
         self.jobs = common.BackgroundJobs(self.log, threads=2)
+        self._random = random.Random(settings.seed)
+        self._random_lock = threading.Lock()
 
     def receive(self, message_id: str, routing_key: str, body: bytes) -> bool:
         """Store a dispatch order keyed by its AMQP message_id; True when it is new, False for a redelivery."""
@@ -104,20 +141,57 @@ class Operator:
             if not new:
                 conn.execute("UPDATE orders SET deliveries = deliveries + 1 WHERE message_id = ?", (message_id,))
             elif cancelled and tracking_no:
-                conn.execute("UPDATE orders SET status = 'cancelled' WHERE tracking_no = ?", (tracking_no,))
+                placeholders = ", ".join("?" for _ in CANCELLABLE)
+                dropped = conn.execute(
+                    f"UPDATE orders SET status = 'cancelled' WHERE tracking_no = ? AND routing_key = 'dispatch.requested'"
+                    f" AND status IN ({placeholders})", (tracking_no, *CANCELLABLE)).rowcount
+                if not dropped:
+                    self.log.warning("order.cancel_not_applied", tracking_no=tracking_no,
+                                     reason="no order, or already picked up")
         self.log.info("order.received" if new else "order.redelivered", message_id=message_id,
                       routing_key=routing_key, tracking_no=tracking_no)
         if new and not cancelled and tracking_no and self.settings.auto_deliver:
-            self.jobs.submit(lambda: self._auto_report(tracking_no, "accepted"), self.settings.auto_deliver_delay_s)
+            plan = self.plan(tracking_no)
+            self.jobs.submit(lambda: self._send_planned(tracking_no, plan, 0), self.settings.auto_deliver_delay_s)
         return new
 
-    def _auto_report(self, tracking_no: str, status: str) -> None:
+    def plan(self, tracking_no: str, start: datetime | None = None) -> list[dict]:
+        """The reports one order will produce, in the order they will be sent: each with the time its step
+        happened, some sent twice, some neighbours swapped (POSTAL_SIM_* rates)."""
+        settings = self.settings
+        with self._random_lock:
+            fails = self._random.random() < settings.fail_rate
+            ending = ["failed_attempt"] * settings.failed_attempts + ["returned_to_sender"] if fails else ["delivered"]
+            step = timedelta(seconds=max(settings.auto_deliver_delay_s, 0.001))
+            start = start or datetime.now(timezone.utc)
+            events = [
+                {"event_id": str(uuid.uuid4()), "status": status, "note": NOTES[status],
+                 "at": (start + step * (n + 1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+                for n, status in enumerate(["accepted", "picked_up", "in_transit", *ending])
+            ]
+            n = 0
+            while n < len(events) - 1:
+                if self._random.random() < settings.reorder_rate:
+                    events[n], events[n + 1] = events[n + 1], events[n]
+                    n += 2
+                else:
+                    n += 1
+            sent = []
+            for event in events:
+                sent.append(event)
+                if self._random.random() < settings.duplicate_rate:
+                    sent.append(dict(event))
+        return sent
+
+    def _send_planned(self, tracking_no: str, plan: list[dict], index: int) -> None:
         order = self.find_order(tracking_no)
-        if order is None or order["status"] == "cancelled":
+        if order is None or order["status"] == "cancelled" or index >= len(plan):
             return
-        self.report(tracking_no, status, "automatic report (POSTAL_SIM_AUTO_DELIVER)")
-        if status == "accepted":
-            self.jobs.submit(lambda: self._auto_report(tracking_no, "delivered"), self.settings.auto_deliver_delay_s)
+        event = plan[index]
+        self.report(tracking_no, event["status"], event["note"], event["event_id"], event["at"])
+        if index + 1 < len(plan):
+            self.jobs.submit(lambda: self._send_planned(tracking_no, plan, index + 1),
+                             self.settings.auto_deliver_delay_s)
 
     def find_order(self, tracking_no: str) -> dict | None:
         return self.store.query_one("SELECT * FROM orders WHERE tracking_no = ? AND routing_key = 'dispatch.requested'"

@@ -86,7 +86,25 @@ def validate_message(body: dict) -> dict:
             errors["template_id"] = ["Must be a non-empty string or an integer."]
         if not isinstance(params, dict):
             errors["params"] = ["Required with template_id: an object of template parameters."]
+        else:
+            errors.update(zalo_param_errors(params))
     return errors
+
+
+# Zalo ZNS: a parameter value is text or a number; a message (template text with its values) is at most
+# 400 characters, so the values alone cannot exceed that.
+ZALO_MAX_TEXT = 400
+
+
+def zalo_param_errors(params: dict) -> dict:
+    bad = [name for name, value in params.items()
+           if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, (str, int, float))]
+    if bad:
+        return {"params": [f"Each parameter must be text or a number: {', '.join(map(str, bad))}."]}
+    total = sum(len(str(value)) for value in params.values())
+    if total > ZALO_MAX_TEXT:
+        return {"params": [f"Parameter values total {total} characters; a ZNS message is at most {ZALO_MAX_TEXT}."]}
+    return {}
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -155,3 +155,98 @@ def test_static_qr_needs_an_amount(bank, vietqr):
 def test_unknown_reference_is_a_json_404(bank):
     response = bank.get("/v1/transactions/NOPE")
     assert response.status_code == 404 and response.get_json()["code"] == 404
+
+
+# --- scripted callbacks: concurrent, delayed ---------------------------------------------------------------
+
+def test_concurrent_callback_sends_the_same_event_twice_at_once(bank, receiver, vietqr):
+    answer = bank.post("/v1/pay", json={"qr_payload": vietqr(), "callback": "concurrent"}).get_json()
+    assert answer["callback"]["sent"] == 2 and answer["callback"]["delivered"] is True
+    first, second = receiver.json_bodies()
+    assert first == second
+
+
+def test_delayed_callback_is_sent_after_the_answer(bank, receiver, vietqr):
+    answer = bank.post("/v1/pay", json={"qr_payload": vietqr(), "callback_delay_s": 0.3}).get_json()
+    assert answer["callback"]["scheduled"] is True and answer["callback"]["delay_s"] == 0.3
+    assert receiver.requests == []
+    assert len(receiver.wait_for(1)) == 1
+    assert receiver.json_bodies()[0]["result_code"] == "00"
+
+
+def test_the_default_callback_delay_comes_from_the_settings(tmp_path, receiver, vietqr):
+    client = create_app(Settings(db_path=tmp_path / "bank.db", callback_url=receiver.url, webhook_secret=SECRET,
+                                 callback_delay_s=0.2)).test_client()
+    assert client.post("/v1/pay", json={"qr_payload": vietqr()}).get_json()["callback"]["scheduled"] is True
+    assert len(receiver.wait_for(1)) == 1
+
+
+@pytest.mark.parametrize("delay", [-1, "1", 601, True])
+def test_a_bad_callback_delay_is_a_422(bank, receiver, vietqr, delay):
+    response = bank.post("/v1/pay", json={"qr_payload": vietqr(), "callback_delay_s": delay})
+    assert response.status_code == 422 and "callback_delay_s" in response.get_json()["errors"]["json"]
+
+
+def test_settings_read_the_callback_delay_from_the_environment(monkeypatch):
+    monkeypatch.setenv("BANK_SIM_CALLBACK_DELAY_S", "1.5")
+    assert Settings.from_env().callback_delay_s == 1.5
+
+
+# --- refunds ------------------------------------------------------------------------------------------------
+
+def signed_refund(bank, body, secret=SECRET, timestamp=None):
+    from motcua_sims.common import sign
+
+    raw = json.dumps(body).encode()
+    return bank.post("/v1/refunds", data=raw, headers={"Content-Type": "application/json",
+                                                        "X-Motcua-Signature": sign(secret, raw, timestamp)})
+
+
+REFUND = {"refund_id": "RF-PAY2025000123", "reference": "PAY2025000123", "amount_vnd": 150_000,
+          "reason": "Hồ sơ không được tiếp nhận"}
+
+
+def test_a_signed_refund_of_a_paid_reference_is_completed(bank, vietqr):
+    bank.post("/v1/pay", json={"qr_payload": vietqr()})
+    response = signed_refund(bank, REFUND)
+    assert response.status_code == 200
+    refund = response.get_json()
+    assert (refund["status"], refund["amount_vnd"], refund["refund_id"]) == ("completed", 150_000, "RF-PAY2025000123")
+    assert refund["bank_refund_txn_id"].startswith("RFSIM")
+    assert bank.get("/v1/refunds/RF-PAY2025000123").get_json() == refund
+    status = bank.get("/v1/transactions/PAY2025000123").get_json()
+    assert (status["status"], status["refunded_vnd"]) == ("paid", 150_000)
+
+
+def test_the_same_refund_sent_again_is_one_refund_and_another_body_is_a_409(bank, vietqr):
+    bank.post("/v1/pay", json={"qr_payload": vietqr()})
+    first = signed_refund(bank, REFUND).get_json()
+    assert signed_refund(bank, REFUND).get_json() == first
+    assert signed_refund(bank, {**REFUND, "amount_vnd": 1}).status_code == 409
+    assert bank.get("/v1/transactions/PAY2025000123").get_json()["refunded_vnd"] == 150_000
+
+
+@pytest.mark.parametrize("kwargs", [{"secret": "wrong"}, {"timestamp": 1}])
+def test_an_unsigned_or_stale_refund_is_a_401(bank, vietqr, kwargs):
+    bank.post("/v1/pay", json={"qr_payload": vietqr()})
+    assert signed_refund(bank, REFUND, **kwargs).status_code == 401
+    assert bank.post("/v1/refunds", json=REFUND).status_code == 401
+    assert bank.get("/v1/refunds/RF-PAY2025000123").status_code == 404
+
+
+def test_refunds_of_unpaid_references_or_beyond_the_paid_amount_are_refused(bank, vietqr):
+    assert signed_refund(bank, REFUND).status_code == 409  # nothing paid yet
+    bank.post("/v1/pay", json={"qr_payload": vietqr(), "outcome": "failed"})
+    assert signed_refund(bank, REFUND).status_code == 409  # a failed attempt is not money held
+    bank.post("/v1/pay", json={"qr_payload": vietqr()})
+    too_much = signed_refund(bank, {**REFUND, "amount_vnd": 150_001})
+    assert too_much.status_code == 422 and "amount_vnd" in too_much.get_json()["errors"]["json"]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("refund_id", ""), ("refund_id", "x" * 41), ("reference", None), ("amount_vnd", 1.5), ("amount_vnd", "10"),
+    ("amount_vnd", 0), ("reason", " "),
+])
+def test_a_malformed_refund_is_a_422_naming_the_field(bank, vietqr, field, value):
+    response = signed_refund(bank, {**REFUND, field: value})
+    assert response.status_code == 422 and field in response.get_json()["errors"]["json"]

@@ -107,14 +107,62 @@ def test_postal_service_down_is_reported_in_the_answer(tmp_path):
     assert response.status_code == 200 and response.get_json()["callback"]["delivered"] is False
 
 
-def test_auto_deliver_reports_accepted_then_delivered(tmp_path, receiver):
+def test_auto_deliver_reports_every_step_to_delivered_in_time_order(tmp_path, receiver):
     operator = Operator(Settings(db_path=tmp_path / "postal.db", callback_url=receiver.url, auto_deliver=True,
                                  auto_deliver_delay_s=0.05))
     operator.receive("order-1", "dispatch.requested", dispatch_order())
-    operator.receive("order-1", "dispatch.requested", dispatch_order())
-    receiver.wait_for(2)
+    operator.receive("order-1", "dispatch.requested", dispatch_order())  # a redelivery starts nothing new
+    receiver.wait_for(4)
     time.sleep(0.2)
-    assert [e["status"] for e in receiver.json_bodies()] == ["accepted", "delivered"]
+    reports = receiver.json_bodies()
+    assert [e["status"] for e in reports] == ["accepted", "picked_up", "in_transit", "delivered"]
+    assert [e["at"] for e in reports] == sorted(e["at"] for e in reports) and len({e["event_id"] for e in reports}) == 4
+    assert reports[-1]["note"] == "Đã phát thành công cho người nhận"
+
+
+def plan_with(tmp_path, **settings):
+    operator = Operator(Settings(db_path=tmp_path / "postal.db", callback_url="http://127.0.0.1:9/", seed=7,
+                                 **settings))
+    return operator, [operator.plan("EB123456789VN") for _ in range(200)]
+
+
+def test_a_share_of_orders_fails_and_returns_to_sender_after_the_failed_attempts(tmp_path):
+    _operator, plans = plan_with(tmp_path, fail_rate=0.3, failed_attempts=2)
+    failed = [p for p in plans if p[-1]["status"] == "returned_to_sender"]
+    assert 30 <= len(failed) <= 90
+    assert [e["status"] for e in failed[0]] == ["accepted", "picked_up", "in_transit", "failed_attempt",
+                                                "failed_attempt", "returned_to_sender"]
+    assert all(p[-1]["status"] == "delivered" for p in plans if p not in failed)
+
+
+def test_duplicates_repeat_a_report_with_its_event_id_and_reordering_swaps_neighbours_keeping_their_times(tmp_path):
+    _operator, plans = plan_with(tmp_path, duplicate_rate=0.5, reorder_rate=0.5)
+    duplicated = [p for p in plans if len({e["event_id"] for e in p}) < len(p)]
+    reordered = [p for p in plans if [e["at"] for e in p] != sorted(e["at"] for e in p)]
+    assert duplicated and reordered
+    for plan in plans:
+        unique = {e["event_id"]: e for e in plan}
+        # Whatever the sending order, the times tell the true order of the four steps.
+        assert [e["status"] for e in sorted(unique.values(), key=lambda e: e["at"])] == [
+            "accepted", "picked_up", "in_transit", "delivered"]
+
+
+def test_rates_of_zero_give_one_clean_delivery_per_order(tmp_path):
+    _operator, plans = plan_with(tmp_path)
+    assert all([e["status"] for e in p] == ["accepted", "picked_up", "in_transit", "delivered"] for p in plans)
+
+
+def test_a_cancellation_after_pickup_is_too_late(operator, client):
+    operator.receive("order-1", "dispatch.requested", dispatch_order())
+    client.post("/v1/orders/EB123456789VN/events", json={"status": "picked_up"})
+    operator.receive("cancel-1", "dispatch.cancelled", json.dumps({"tracking_no": "EB123456789VN"}).encode())
+    assert client.get("/v1/orders/EB123456789VN").get_json()["status"] == "picked_up"
+
+
+def test_bad_rates_stop_the_simulator_at_start(monkeypatch):
+    monkeypatch.setenv("POSTAL_SIM_FAIL_RATE", "1.5")
+    with pytest.raises(SystemExit, match="FAIL_RATE"):
+        Settings.from_env()
 
 
 def test_auto_deliver_skips_a_cancelled_order(tmp_path, receiver):

@@ -72,6 +72,17 @@ def test_bad_phone_channel_or_missing_field_is_a_422_naming_the_field(client, fi
     assert client.get("/v1/messages/count").get_json()["total"] == 0
 
 
+@pytest.mark.parametrize("params", [{"ma_ho_so": "x" * 401}, {"a": "x" * 200, "b": "y" * 201}, {"a": {"nested": 1}},
+                                    {"a": True}])
+def test_zalo_params_that_no_zns_message_could_hold_are_a_422(client, params):
+    body = {"message_id": "z-1", "channel": "zalo", "to": "84912345678", "template_id": "231027", "params": params}
+    response = client.post("/v1/messages", json=body)
+    assert response.status_code == 422 and "params" in response.get_json()["errors"]["json"]
+    ok = {"message_id": "z-2", "channel": "zalo", "to": "84912345678", "template_id": "231027",
+          "params": {"a": "x" * 200, "b": "y" * 199, "n": 5}}
+    assert client.post("/v1/messages", json=ok).status_code == 202
+
+
 def test_zalo_without_text_or_template_is_a_422(client):
     response = client.post("/v1/messages", json={"message_id": "z", "channel": "zalo", "to": "84912345678"})
     assert response.status_code == 422

@@ -172,6 +172,14 @@ class PrivateRabbit:
             time.sleep(0.05)
         self.os_pid = None
 
+    def wipe(self) -> None:
+        """Delete the node's data (queues, messages, definitions) while it is down: the next `start()` boots
+        an empty broker, as after losing its disk. The cookie, config and logs stay."""
+        if self.running():
+            raise RuntimeError(f"{self.node} is running: stop it before wiping its data")
+        shutil.rmtree(self.dir / "mnesia", ignore_errors=True)
+        (self.dir / "mnesia").mkdir(parents=True, exist_ok=True)
+
     def stop(self) -> None:
         """A clean stop (rabbitmqctl stop), SIGTERM/SIGKILL to the process group if that fails."""
         if not self.running():

@@ -70,12 +70,22 @@ class KitSettings:
     relay_doorbell: str | None = None
     relay_window: int = 1000
     relay_batch: int = 500
-    relay_lease_seconds: int = 15
+    relay_lease_seconds: int = 60
     relay_stuck_seconds: int = 60
     reconnect_max_seconds: float = 3.0
     heartbeat_seconds: int = 30
     var_dir: str = "var"
     dev_defaults: tuple[str, ...] = field(default=())
+    # Reliability knobs (docs/operations-queues.md, docs/configuration.md "Reliability knobs").
+    unroutable_give_up_seconds: float = 120.0
+    relay_settle_seconds: float = 8.0
+    worker_health_host: str = "127.0.0.1"
+    worker_health_port: int = 0  # 0: no health endpoint (from_env gives the service port + 2000)
+    worker_stale_seconds: float = 30.0
+    dead_letter_poll_seconds: float = 5.0
+    db_outage_max_backoff_seconds: float = 10.0
+    inbox_retention_hours: int = 168
+    outbox_retention_hours: int = 168
 
     @classmethod
     def from_env(cls, service: str) -> "KitSettings":
@@ -93,6 +103,15 @@ class KitSettings:
         delays = tuple(int(x) for x in env_list("MOTCUA_RETRY_DELAYS_MS", "1000,5000,30000"))
         if not delays or any(d <= 0 for d in delays):
             raise ConfigError("MOTCUA_RETRY_DELAYS_MS must list positive milliseconds, e.g. 1000,5000,30000")
+        lease = env_int("MOTCUA_RELAY_LEASE_SECONDS", 60)
+        # While the broker blocks publishers (memory or disk alarm), confirms stop; pika drops the connection
+        # after BLOCKED_CONNECTION_TIMEOUT_SECONDS and the relay releases its claims. A lease shorter than that
+        # would let a second relay copy claim and publish the same rows while the first still holds them.
+        from .topology import BLOCKED_CONNECTION_TIMEOUT_SECONDS
+
+        if lease <= BLOCKED_CONNECTION_TIMEOUT_SECONDS:
+            raise ConfigError(f"MOTCUA_RELAY_LEASE_SECONDS must exceed the blocked-connection timeout "
+                              f"({BLOCKED_CONNECTION_TIMEOUT_SECONDS} s), got {lease}")
         return cls(
             service=service,
             database_url=env(f"{prefix}_DATABASE_URL", f"sqlite:///{var_dir}/data/{service}.db"),
@@ -109,12 +128,21 @@ class KitSettings:
             relay_doorbell=env(f"{prefix}_RELAY_DOORBELL", f"127.0.0.1:{port + 1000}"),
             relay_window=env_int("MOTCUA_RELAY_WINDOW", 1000),
             relay_batch=env_int("MOTCUA_RELAY_BATCH", 500),
-            relay_lease_seconds=env_int("MOTCUA_RELAY_LEASE_SECONDS", 15),
+            relay_lease_seconds=lease,
             relay_stuck_seconds=env_int("MOTCUA_OUTBOX_STUCK_SECONDS", 60),
             reconnect_max_seconds=env_float("MOTCUA_AMQP_RECONNECT_MAX_SECONDS", 3.0),
             heartbeat_seconds=env_int("MOTCUA_AMQP_HEARTBEAT_SECONDS", 30),
             var_dir=var_dir,
             dev_defaults=dev_defaults,
+            unroutable_give_up_seconds=env_float("MOTCUA_UNROUTABLE_GIVE_UP_SECONDS", 120.0),
+            relay_settle_seconds=env_float("MOTCUA_RELAY_SETTLE_SECONDS", 8.0),
+            worker_health_host=env("MOTCUA_WORKER_HEALTH_HOST", "127.0.0.1"),
+            worker_health_port=env_int(f"{prefix}_WORKER_HEALTH_PORT", port + 2000),
+            worker_stale_seconds=env_float("MOTCUA_WORKER_STALE_SECONDS", 30.0),
+            dead_letter_poll_seconds=env_float("MOTCUA_DEAD_LETTER_POLL_SECONDS", 5.0),
+            db_outage_max_backoff_seconds=env_float("MOTCUA_DB_OUTAGE_MAX_BACKOFF_SECONDS", 10.0),
+            inbox_retention_hours=env_int("MOTCUA_INBOX_RETENTION_HOURS", 168),
+            outbox_retention_hours=env_int("MOTCUA_OUTBOX_RETENTION_HOURS", 168),
         )
 
     def warn_dev_defaults(self, extra: tuple[str, ...] = ()) -> None:

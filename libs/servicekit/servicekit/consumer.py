@@ -4,6 +4,11 @@ Malformed messages go to `<service>.events.dead` at once with the reason; a hand
 published to a delayed-retry queue (its TTL routes it back) up to `max_retries` times, then
 dead-lettered. The quorum queue's delivery limit is the backstop for a consumer that dies holding
 a message. Nothing is requeued in a tight loop and nothing is dropped without a dead letter.
+
+Nothing that a message carries can end the consumer: every parse failure (deep nesting included) and a
+malformed retry header are dead-lettered with the reason. A database that is down or locked is not the
+message's fault: the consumer keeps the message in hand, keeps the connection alive, and tries it again
+with backoff until the database answers; the retry budget is untouched and the order kept.
 """
 from __future__ import annotations
 
@@ -20,10 +25,13 @@ from pika.exceptions import AMQPError
 from sqlalchemy import Connection
 
 from .config import KitSettings
-from .db import Database
+from .db import Database, is_outage
 from .events import Catalog, MalformedEvent, parse_envelope, rfc3339, utcnow
 from .logs import correlation_id, dossier_code
-from .metrics import AMQP_CONNECTED, EVENT_HANDLE_SECONDS, EVENTS_CONSUMED
+from .metrics import (
+    AMQP_CONNECTED, CONSUMER_WAITING_FOR_DATABASE, DEAD_LETTERS, EVENT_HANDLE_SECONDS, EVENTS_CONSUMED,
+    QUEUE_DELIVERY_LIMIT,
+)
 from .tables import now
 from .topology import DEAD_LETTER_EXCHANGE, ServiceQueues, connection_parameters, declare_service_queues
 
@@ -78,6 +86,11 @@ class Consumer:
         self.ack_batch = max(1, min(settings.prefetch // 2, 50))
         self._pending_ack_tag: int | None = None
         self._pending_acks = 0
+        self.dead_letter_poll_seconds = settings.dead_letter_poll_seconds
+        self._mismatch_logged = False
+
+    def beat(self, state: str = "running") -> None:
+        """The worker's supervisor replaces this to learn that the consumer's loop is alive (worker /healthz)."""
 
     def stop(self) -> None:
         self._stop.set()
@@ -85,17 +98,38 @@ class Consumer:
     def run(self) -> None:
         backoff = 0.25
         while not self._stop.is_set():
+            self.beat("connecting")
             try:
                 self._consume()
                 backoff = 0.25
             except AMQPError as exc:
                 if self.connected.is_set():
+                    # A good connection ended: the next attempt waits the shortest backoff again.
+                    backoff = 0.25
                     self._lost_at = time.monotonic()
                     log.warning("consumer lost the broker", extra={"event": "consumer.disconnected", "error": repr(exc)})
-                self.connected.clear()
-                AMQP_CONNECTED.labels(self.service, "consumer").set(0)
+                self._disconnected()
+                self.beat("reconnecting")
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.settings.reconnect_max_seconds)
+            finally:
+                self._disconnected()
+
+    def _disconnected(self) -> None:
+        self.connected.clear()
+        AMQP_CONNECTED.labels(self.service, "consumer").set(0)
+
+    def _on_queue_mismatch(self, reply_text: str, live_limit: int | None) -> None:
+        if live_limit is not None:
+            QUEUE_DELIVERY_LIMIT.labels(self.service, "live").set(live_limit)
+        if not self._mismatch_logged:
+            self._mismatch_logged = True
+            log.error(
+                "the live queue was declared with other arguments; consuming from it as it is "
+                "(docs/operations-queues.md: changing MOTCUA_DELIVERY_LIMIT)",
+                extra={"event": "consumer.queue_mismatch", "queue": self.queues.main, "live_delivery_limit": live_limit,
+                       "wanted_delivery_limit": self.settings.delivery_limit, "error": reply_text[:500]},
+            )
 
     def _consume(self) -> None:
         params = connection_parameters(
@@ -103,12 +137,16 @@ class Consumer:
         )
         connection = pika.BlockingConnection(params)
         try:
-            channel = connection.channel()
-            channel.confirm_delivery()  # retry and dead-letter copies must reach the broker before we ack
-            declare_service_queues(
-                channel, self.queues, self.subscription.bindings, delivery_limit=self.settings.delivery_limit
+            QUEUE_DELIVERY_LIMIT.labels(self.service, "wanted").set(self.settings.delivery_limit)
+            QUEUE_DELIVERY_LIMIT.labels(self.service, "live").set(self.settings.delivery_limit)
+            channel = declare_service_queues(
+                connection.channel(), self.queues, self.subscription.bindings,
+                delivery_limit=self.settings.delivery_limit, on_mismatch=self._on_queue_mismatch,
             )
+            channel.confirm_delivery()  # retry and dead-letter copies must reach the broker before we ack
             channel.basic_qos(prefetch_count=self.settings.prefetch)
+            probe = connection.channel()  # passive declares here: a 404 must not close the consuming channel
+            self._poll_dead_letters(probe)
             self.connected.set()
             AMQP_CONNECTED.labels(self.service, "consumer").set(1)
             extra = {"event": "consumer.connected", "queue": self.queues.main}
@@ -116,20 +154,28 @@ class Consumer:
                 extra["seconds_disconnected"] = round(time.monotonic() - self._lost_at, 3)
             log.info("consumer connected", extra=extra)
             self._pending_ack_tag, self._pending_acks = None, 0  # delivery tags are per channel
+            polled = time.monotonic()
             for method, props, body in channel.consume(self.queues.main, inactivity_timeout=0.5):
+                self.beat("consuming")
                 if method is not None:
                     self.deliver(channel, method, props, body)
                 else:
                     self._flush_acks(channel)
                 if self._stop.is_set():
                     break  # the message in hand is finished and acked; the rest go back to the queue
+                if time.monotonic() - polled >= self.dead_letter_poll_seconds:
+                    polled = time.monotonic()
+                    self._poll_dead_letters(probe)
             self._flush_acks(channel)
             channel.cancel()
         finally:
-            self.connected.clear()
-            AMQP_CONNECTED.labels(self.service, "consumer").set(0)
             if connection.is_open:
                 connection.close()
+
+    def _poll_dead_letters(self, probe) -> None:
+        """The dead-letter queue's depth, whoever put the messages there (the broker at x-delivery-limit too)."""
+        depth = probe.queue_declare(self.queues.dead, passive=True).method.message_count
+        DEAD_LETTERS.labels(self.service).set(depth)
 
     # ---- one message ----------------------------------------------------------------------------
     def deliver(self, channel, method, props, body: bytes) -> str:
@@ -145,12 +191,18 @@ class Consumer:
             self._dead_letter(channel, method, props, body, str(exc))
             self._count(type_, "dead")
             return "dead"
+        except Exception as exc:  # RecursionError (JSON nested too deep) or whatever else parsing raised
+            self._dead_letter(channel, method, props, body, f"message cannot be parsed: {exc!r}"[:1000])
+            self._count(type_, "dead")
+            return "dead"
 
         token_c = correlation_id.set(envelope.get("correlationid"))
         token_d = dossier_code.set(envelope.get("subject"))
         started = time.perf_counter()
         try:
-            outcome = self._handle(envelope, data)
+            outcome = self._handle_through_outages(channel, envelope, data)
+            if outcome is None:  # stopping while the database is away: the broker gives the message to the next run
+                return "interrupted"
         except MalformedEvent as exc:  # the handler found the event unusable: retrying cannot help
             self._dead_letter(channel, method, props, body, str(exc))
             self._count(type_, "dead")
@@ -186,13 +238,51 @@ class Consumer:
             channel.basic_ack(self._pending_ack_tag, multiple=True)
             self._pending_ack_tag, self._pending_acks = None, 0
 
+    def _handle_through_outages(self, channel, envelope: dict, data: dict) -> str | None:
+        """The handler, tried again on the same message while the database is down or locked (None: stopping)."""
+        pause, waiting_since = 0.5, None
+        try:
+            while True:
+                try:
+                    outcome = self._handle(envelope, data)
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+                    if self._stop.is_set():
+                        return None
+                    if waiting_since is None:
+                        waiting_since = time.monotonic()
+                        CONSUMER_WAITING_FOR_DATABASE.labels(self.service).set(1)
+                        log.warning("database unavailable: holding the message until it answers",
+                                    extra={"event": "consumer.database_wait", "error": repr(exc)[:500]})
+                        self._flush_acks(channel)  # what already committed is acked during the wait
+                    self.beat("waiting for the database")
+                    sleep = getattr(getattr(channel, "connection", None), "sleep", time.sleep)
+                    sleep(pause)  # BlockingConnection.sleep keeps the heartbeats going
+                    pause = min(pause * 2, self.settings.db_outage_max_backoff_seconds)
+                    continue
+                if waiting_since is not None:
+                    log.info("database back: consuming again", extra={
+                        "event": "consumer.database_back", "seconds_waited": round(time.monotonic() - waiting_since, 2)})
+                return outcome
+        finally:
+            if waiting_since is not None:
+                CONSUMER_WAITING_FOR_DATABASE.labels(self.service).set(0)
+
     def _handle(self, envelope: dict, data: dict) -> str:
         handler = self.subscription.handlers[envelope["type"]]
         return handle_once(self.db, self.inbox, self.service, handler, envelope, data)
 
     def _retry_or_dead(self, channel, method, props, body, exc: Exception) -> str:
         headers = dict(props.headers or {})
-        attempt = int(headers.get(RETRIES_HEADER, 0)) + 1
+        try:
+            attempt = int(headers.get(RETRIES_HEADER, 0)) + 1
+            if attempt < 1:
+                raise ValueError("negative")
+        except (TypeError, ValueError):
+            reason = f"malformed {RETRIES_HEADER} header {headers.get(RETRIES_HEADER)!r}; handler error: {exc!r}"
+            self._dead_letter(channel, method, props, body, reason[:1000])
+            return "dead"
         if attempt > self.max_retries:
             reason = f"handler failed {attempt} times; last error: {exc!r}"[:1000]
             self._dead_letter(channel, method, props, body, reason)

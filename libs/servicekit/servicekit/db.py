@@ -11,7 +11,7 @@ import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc as sa_exc, text
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
@@ -24,16 +24,46 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# Every wait on the database is bounded well under the AMQP heartbeat (MOTCUA_AMQP_HEARTBEAT_SECONDS, 30 s):
+# the relay does its database work on pika's I/O loop, and a call blocked past the heartbeat would cost the
+# connection. SQLite: the lock wait below (10 s). PostgreSQL: connect 5 s, and the relay's statements 10 s.
+# Both: waiting for a pooled connection 10 s.
+POOL_TIMEOUT_SECONDS = 10
+PG_CONNECT_TIMEOUT_SECONDS = 5
+PG_STATEMENT_TIMEOUT_MS = 10_000
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
-        engine = create_engine(url, pool_size=pool_size, max_overflow=10, connect_args={"timeout": 30})
+        engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_timeout=POOL_TIMEOUT_SECONDS,
+                               connect_args={"timeout": 30})
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, future=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_timeout=POOL_TIMEOUT_SECONDS,
+                         pool_pre_ping=True, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS}, future=True)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database is down, unreachable or locked: wait and try the same work again, it is not a bug.
+
+    OperationalError (connection refused or lost, server shutting down, lock timeout, SQLite busy or locked),
+    InterfaceError (a connection that is already closed), DisconnectionError, and a pool that gave no
+    connection in time. An IntegrityError or a ProgrammingError is the work's own fault and is not one.
+    """
+    message = str(exc)
+    if any(sign in message for sign in _SQLITE_MISTAKES):
+        return False  # SQLite files schema and syntax mistakes under OperationalError too: the work's own fault
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                        sa_exc.TimeoutError, sqlite3.OperationalError)):
+        return True
+    return "database is locked" in message
+
+
+_SQLITE_MISTAKES = ("no such table", "no such column", "has no column", "syntax error")
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -55,7 +85,13 @@ def _tune_sqlite(engine: Engine) -> None:
         if conn.get_execution_options().get("readonly"):
             conn.exec_driver_sql("BEGIN DEFERRED")  # WAL readers never wait for the writer
             return
-        _begin_immediate(conn.connection.dbapi_connection)
+        try:
+            _begin_immediate(conn.connection.dbapi_connection)
+        except sqlite3.Error as exc:
+            # Raised from an event hook, the driver's error would reach callers raw (SQLAlchemy wraps only the
+            # statements it runs): the relay's `except SQLAlchemyError` missed it and its thread ended, and the
+            # web answered 500. Callers see the same exception type as for any other statement.
+            raise sa_exc.DBAPIError.instance("BEGIN IMMEDIATE", None, exc, sqlite3.Error) from exc
 
 
 # SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 ms... between tries: far longer than a

@@ -54,3 +54,30 @@ def render_latest() -> bytes:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry)
     return generate_latest()
+
+# ---- issue 5: nothing dropped or stalled without a number that says so --------------------------------------
+OUTBOX_UNROUTABLE_PENDING = Gauge(
+    "motcua_outbox_unroutable_pending",
+    "Unsent outbox rows returned unroutable for longer than the give-up period (kept; an operator decides)",
+    ["service"], multiprocess_mode="mostrecent",
+)
+WORKER_THREAD_RESTARTS = Counter(
+    "motcua_worker_thread_restarts_total", "Worker threads restarted after an unexpected exception or exit",
+    ["service", "thread"],
+)
+WORKER_THREAD_UP = Gauge(
+    "motcua_worker_thread_up", "1 while the worker thread is alive and beats its heartbeat, else 0",
+    ["service", "thread"], multiprocess_mode="mostrecent",
+)
+DEAD_LETTERS = Gauge(
+    "motcua_dead_letters", "Messages waiting in <service>.events.dead (ours and the broker's at the delivery limit)",
+    ["service"], multiprocess_mode="mostrecent",
+)
+QUEUE_DELIVERY_LIMIT = Gauge(
+    "motcua_queue_delivery_limit", "x-delivery-limit of <service>.events: live on the broker, wanted by the settings",
+    ["service", "kind"], multiprocess_mode="mostrecent",
+)
+CONSUMER_WAITING_FOR_DATABASE = Gauge(
+    "motcua_consumer_waiting_for_database", "1 while the consumer holds a message until the database answers",
+    ["service"], multiprocess_mode="mostrecent",
+)

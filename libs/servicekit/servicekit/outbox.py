@@ -4,6 +4,29 @@ The relay runs on pika's asynchronous connection so publisher confirms are pipel
 `relay_window` messages in flight, rows marked sent only when the broker confirms them. It wakes
 on the doorbell (a UDP datagram from the web process, or a direct call inside the worker), and a
 one-second tick sweeps for anything the doorbell missed and reports rows stuck unsent.
+
+Never dropped because a queue was missing at a moment (docs/operations-queues.md):
+- Publishes are `mandatory`. A returned row stays pending: `first_returned_at` records its first
+  return and it is retried with backoff (capped at 60 s) for as long as it takes. After
+  `unroutable_give_up_seconds` counted from that first return (never from the row's creation, which
+  an outage would age) it shows in `motcua_outbox_unroutable_pending` and an alert, and waits for an
+  operator (`manage unroutable list|requeue|discard`) while still being retried.
+- Returns are matched to publishes by delivery tag, not by event id: a return arrives before the
+  confirm of its own publish, so it belongs to the oldest unconfirmed, not yet returned, publish of
+  that message id. And a row still unconfirmed on this channel is not published again when its lease
+  runs out (one copy in flight per row and channel).
+- Partial routing (some consumers' queues bound, another's not yet) cannot be seen by a publisher.
+  Order makes it safe: deployments declare every service's queues (`manage migrate` / `manage
+  declare`, a Job) before relays start; `manage` then declares the marker exchange `motcua.topology`.
+  A relay that connects to a broker without the marker (a first start without the Job, or a broker
+  that came back on an empty disk while the services ran) waits `relay_settle_seconds` (more than
+  twice the reconnect backoff cap) so that every running worker's consumer declares its own queue
+  again, then declares the marker and publishes. Services never declare each other's queues.
+
+Timeouts: the database work runs on pika's I/O loop, so each call is bounded under the heartbeat
+(db.py: SQLite lock wait 10 s, PostgreSQL statements 10 s, pool 10 s; heartbeat 30 s). The lease
+(60 s) is longer than pika's blocked-connection timeout (30 s): while a memory alarm blocks the
+broker, no second relay copy claims the rows in flight; when pika gives up, the relay releases them.
 """
 from __future__ import annotations
 
@@ -19,18 +42,21 @@ from datetime import timedelta
 
 import pika
 import sqlalchemy as sa
-from pika.exceptions import AMQPError
+from pika.exceptions import AMQPError, ChannelClosedByBroker
 from sqlalchemy import Connection
 
 from .config import KitSettings
-from .db import Database
+from .db import PG_STATEMENT_TIMEOUT_MS, Database
 from .events import EventType, make_envelope, to_json_bytes
 from .logs import correlation_id as current_correlation_id
 from .metrics import (
-    AMQP_CONNECTED, EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_UNROUTABLE, WORKER_HEARTBEAT,
+    AMQP_CONNECTED, EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_UNROUTABLE, OUTBOX_UNROUTABLE_PENDING,
+    WORKER_HEARTBEAT,
 )
 from .tables import now
-from .topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, POSTAL_EXCHANGE, connection_parameters
+from .topology import (
+    DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, POSTAL_EXCHANGE, TOPOLOGY_MARKER, connection_parameters, declare_marker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,15 +136,20 @@ class OutboxRelay:
         self._channel = None
         self._ready = False
         self._inflight: dict[int, tuple[int, str, str]] = {}  # delivery tag -> (row id, event id, type)
-        self._returned: set[str] = set()
+        self._inflight_rows: dict[int, int] = {}  # row id -> its publishes unconfirmed on this channel
+        self._returned_tags: set[int] = set()  # delivery tags the broker returned unroutable
+        self._last_return_log: dict[str, float] = {}
         self._next_tag = 1
         self._pump_pending = False
         self._last_stuck_log = 0.0
-        self._last_retention = 0.0
         self._lost_at: float | None = None
         self.connected = threading.Event()
         self._doorbell = self._bind_doorbell() if bind_doorbell else None
-        self.unroutable_give_up_seconds = float(os.environ.get("MOTCUA_UNROUTABLE_GIVE_UP_SECONDS", "120"))
+        self.unroutable_give_up_seconds = settings.unroutable_give_up_seconds
+        self.settle_seconds = settings.relay_settle_seconds
+
+    def beat(self, state: str = "running") -> None:
+        """The worker's supervisor replaces this to learn that the relay's loop is alive (worker /healthz)."""
 
     # ---- lifecycle -------------------------------------------------------------------------
     def _bind_doorbell(self) -> socket.socket | None:
@@ -143,6 +174,16 @@ class OutboxRelay:
         """Blocking: connect, publish, reconnect with capped backoff until stop()."""
         backoff = 0.25
         while not self._stop.is_set():
+            self.beat("connecting")
+            try:
+                self._await_topology()
+            except AMQPError as exc:
+                log.warning("relay cannot reach the broker", extra={"event": "relay.connect_failed", "error": repr(exc)})
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.settings.reconnect_max_seconds)
+                continue
+            if self._stop.is_set():
+                break
             params = connection_parameters(
                 self.settings.amqp_url, heartbeat=self.settings.heartbeat_seconds, name=f"{self.service}-relay"
             )
@@ -172,10 +213,42 @@ class OutboxRelay:
             if was_ready:
                 backoff = 0.25
                 self._lost_at = time.monotonic()
+            self.beat("reconnecting")
             self._stop.wait(backoff)
             backoff = min(backoff * 2, self.settings.reconnect_max_seconds)
         if self._doorbell:
             self._doorbell.close()
+
+    def _await_topology(self) -> None:
+        """Before publishing to a broker without the topology marker, give consumers time to declare their queues.
+
+        A blocking probe connection: a passive declare of the marker (404 closes only the probe's channel).
+        """
+        params = connection_parameters(
+            self.settings.amqp_url, heartbeat=self.settings.heartbeat_seconds, name=f"{self.service}-relay-probe"
+        )
+        connection = pika.BlockingConnection(params)
+        try:
+            try:
+                connection.channel().exchange_declare(TOPOLOGY_MARKER, passive=True)
+                return
+            except ChannelClosedByBroker as exc:
+                if exc.reply_code != 404:
+                    raise
+            log.warning(
+                "the broker has no topology marker (first start, or it lost its data): waiting for consumers to "
+                "declare their queues before publishing",
+                extra={"event": "relay.settling", "seconds": self.settle_seconds},
+            )
+            deadline = time.monotonic() + self.settle_seconds
+            while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                self.beat("waiting for consumers to declare their queues")
+                connection.sleep(min(left, 0.5))  # keeps the probe's heartbeats going
+            if not self._stop.is_set():  # only a full wait vouches for the topology
+                declare_marker(connection.channel())
+        finally:
+            if connection.is_open:
+                connection.close()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop after the in-flight messages are confirmed (or `timeout` passes)."""
@@ -235,7 +308,8 @@ class OutboxRelay:
 
     def _on_confirm_mode(self, _frame) -> None:
         self._inflight.clear()
-        self._returned.clear()
+        self._inflight_rows.clear()
+        self._returned_tags.clear()
         self._next_tag = 1
         self._ready = True
         self.connected.set()
@@ -275,6 +349,10 @@ class OutboxRelay:
         channel = self._channel
         try:
             for row in rows:
+                if row.id in self._inflight_rows:
+                    # Its lease ran out while the broker held the first copy (a blocked connection): that copy
+                    # is still unconfirmed here, and its confirm or return settles the row. One copy at a time.
+                    continue
                 headers = json.loads(row.headers) if row.headers else None
                 props = pika.BasicProperties(
                     message_id=row.event_id,
@@ -286,6 +364,7 @@ class OutboxRelay:
                 )
                 channel.basic_publish(row.exchange, row.routing_key, row.body.encode("utf-8"), props, mandatory=True)
                 self._inflight[self._next_tag] = (row.id, row.event_id, row.type)
+                self._inflight_rows[row.id] = self._inflight_rows.get(row.id, 0) + 1
                 self._next_tag += 1
         except AMQPError as exc:
             log.warning("relay publish failed", extra={"event": "relay.publish_failed", "error": str(exc)})
@@ -297,6 +376,7 @@ class OutboxRelay:
         outbox = self.outbox
         moment = now()
         with self.db.transaction() as conn:
+            _bound_statements(conn)
             pick = (
                 sa.select(outbox.c.id)
                 .where(outbox.c.sent_at.is_(None))
@@ -325,12 +405,20 @@ class OutboxRelay:
         return sorted(rows, key=lambda r: r.id)
 
     def _on_return(self, channel, method, props, body) -> None:
-        self._returned.add(props.message_id)
-        OUTBOX_UNROUTABLE.labels(self.service, props.type or "unknown").inc()
-        log.warning(
-            "event returned unroutable: no queue is bound for it yet",
-            extra={"event": "relay.unroutable", "type": props.type, "routing_key": method.routing_key},
-        )
+        # The broker returns a message before it confirms that publish, so the return is the oldest publish of
+        # this id that is neither confirmed nor returned yet. Keyed by tag: an id can be in flight twice.
+        for tag, (_row_id, event_id, _type) in self._inflight.items():  # insertion order is tag order
+            if event_id == props.message_id and tag not in self._returned_tags:
+                self._returned_tags.add(tag)
+                break
+        type_ = props.type or "unknown"
+        OUTBOX_UNROUTABLE.labels(self.service, type_).inc()
+        if time.monotonic() - self._last_return_log.get(type_, 0.0) > 10:
+            self._last_return_log[type_] = time.monotonic()
+            log.warning(
+                "event returned unroutable: no queue is bound for it yet; the row stays pending",
+                extra={"event": "relay.unroutable", "type": props.type, "routing_key": method.routing_key},
+            )
 
     def _on_confirm(self, frame) -> None:
         method = frame.method
@@ -342,13 +430,22 @@ class OutboxRelay:
             entry = self._inflight.pop(tag, None)
             if entry is None:
                 continue
-            row_id, event_id, type_ = entry
-            if acked and event_id not in self._returned:
+            row_id, _event_id, type_ = entry
+            left = self._inflight_rows.get(row_id, 1) - 1
+            if left > 0:
+                self._inflight_rows[row_id] = left
+            else:
+                self._inflight_rows.pop(row_id, None)
+            returned = tag in self._returned_tags
+            self._returned_tags.discard(tag)
+            if acked and not returned:
                 sent.append(row_id)
                 by_type[type_] = by_type.get(type_, 0) + 1
             else:
-                self._returned.discard(event_id)
                 retry.append((row_id, "unroutable" if acked else "nacked by broker"))
+        if sent and retry:
+            routed = set(sent)
+            retry = [(row_id, reason) for row_id, reason in retry if row_id not in routed]
         try:
             self._settle(sent, retry)
         except sa.exc.SQLAlchemyError as exc:
@@ -365,6 +462,7 @@ class OutboxRelay:
         outbox = self.outbox
         moment = now()
         with self.db.transaction() as conn:
+            _bound_statements(conn)
             if sent:
                 conn.execute(
                     outbox.update()
@@ -373,35 +471,33 @@ class OutboxRelay:
                 )
             for row_id, reason in retry:
                 row = conn.execute(
-                    sa.select(outbox.c.attempts, outbox.c.created_at, outbox.c.type).where(outbox.c.id == row_id)
+                    sa.select(outbox.c.attempts, outbox.c.first_returned_at, outbox.c.type).where(outbox.c.id == row_id)
                 ).one()
-                age = (moment - row.created_at).total_seconds()
-                if reason == "unroutable" and age > self.unroutable_give_up_seconds:
-                    # No service subscribes to this type (every consumer declares its queue at deploy,
-                    # `manage migrate`, so this is not a start-up race). Keep the row for inspection,
-                    # stop re-publishing it, and say so loudly.
-                    conn.execute(
-                        outbox.update().where(outbox.c.id == row_id).values(
-                            sent_at=moment, claimed_by=None, claimed_until=None,
-                            last_error=f"unroutable for {int(age)} s: no queue bound; not published",
+                # Kept pending whatever happens: a queue may be declared later (a consumer not deployed yet, a
+                # broker that lost its queues), and only an operator may decide that nobody ever will.
+                values = {
+                    "claimed_by": None,
+                    "claimed_until": moment + timedelta(seconds=min(2 ** min(row.attempts, 6), 60)),
+                    "last_error": reason,
+                }
+                if reason == "unroutable":
+                    first = row.first_returned_at or moment
+                    if row.first_returned_at is None:
+                        values["first_returned_at"] = moment
+                    unroutable_for = (moment - first).total_seconds()
+                    if unroutable_for > self.unroutable_give_up_seconds:
+                        values["last_error"] = (
+                            f"unroutable for {int(unroutable_for)} s: no queue bound; kept pending and retried "
+                            "until a queue is bound or an operator acts (manage unroutable)"
                         )
-                    )
-                    log.error(
-                        "event dropped from the outbox: no queue is bound for its type",
-                        extra={"event": "relay.unroutable_given_up", "type": row.type, "age_seconds": int(age)},
-                    )
-                    continue
-                # Unroutable may mean the consuming service has not declared its queue yet: keep
-                # the row and try again later, backing off, rather than lose the event.
-                conn.execute(
-                    outbox.update()
-                    .where(outbox.c.id == row_id)
-                    .values(
-                        claimed_by=None,
-                        claimed_until=moment + timedelta(seconds=min(2 ** min(row.attempts, 6), 60)),
-                        last_error=reason,
-                    )
-                )
+                        if time.monotonic() - self._last_return_log.get(f"given-up:{row.type}", 0.0) > 60:
+                            self._last_return_log[f"given-up:{row.type}"] = time.monotonic()
+                            log.error(
+                                "event unroutable past the give-up period: kept pending for an operator",
+                                extra={"event": "relay.unroutable_pending", "type": row.type,
+                                       "unroutable_seconds": int(unroutable_for)},
+                            )
+                conn.execute(outbox.update().where(outbox.c.id == row_id).values(**values))
 
     def _release_claims(self) -> None:
         """After a lost connection, unconfirmed rows are ours to publish again at once."""
@@ -421,9 +517,9 @@ class OutboxRelay:
         if self._connection is None or self._connection.is_closed:
             return
         WORKER_HEARTBEAT.labels(self.service).set(time.time())
+        self.beat("connected" if self._ready else "connecting")
         try:
             self.report_pending()
-            self._apply_retention()
         except sa.exc.SQLAlchemyError as exc:
             log.error("outbox sweep failed", extra={"event": "relay.db_error", "error": str(exc)})
         self._schedule_pump()  # the sweep: anything the doorbell missed goes now
@@ -431,14 +527,21 @@ class OutboxRelay:
 
     def report_pending(self) -> tuple[int, float]:
         outbox = self.outbox
+        cutoff = now() - timedelta(seconds=self.unroutable_give_up_seconds)
         with self.db.transaction(readonly=True) as conn:
-            count, oldest = conn.execute(
-                sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None))
+            _bound_statements(conn)
+            count, oldest, unroutable = conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.min(outbox.c.created_at),
+                    sa.func.coalesce(sa.func.sum(sa.case((outbox.c.first_returned_at < cutoff, 1), else_=0)), 0),
+                ).where(outbox.c.sent_at.is_(None))
             ).one()
         # min() keeps the column's type, so SQLite's text comes back as an aware datetime too.
         age = max((now() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
         OUTBOX_PENDING.labels(self.service).set(count)
         OUTBOX_OLDEST_AGE.labels(self.service).set(age)
+        OUTBOX_UNROUTABLE_PENDING.labels(self.service).set(int(unroutable))
         if age > self.settings.relay_stuck_seconds and time.monotonic() - self._last_stuck_log > 60:
             self._last_stuck_log = time.monotonic()
             log.warning(
@@ -447,17 +550,52 @@ class OutboxRelay:
             )
         return count, age
 
-    def _apply_retention(self) -> None:
-        if time.monotonic() - self._last_retention < 3600:
-            return
-        self._last_retention = time.monotonic()
-        hours = int(os.environ.get("MOTCUA_OUTBOX_RETENTION_HOURS", "168"))
-        with self.db.transaction() as conn:
-            conn.execute(
-                self.outbox.delete()
-                .where(self.outbox.c.sent_at.is_not(None))
-                .where(self.outbox.c.sent_at < now() - timedelta(hours=hours))
-            )
+
+
+def _bound_statements(conn: Connection) -> None:
+    """PostgreSQL: no statement of the relay's transaction runs past the bound (pika's loop waits on it)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(PG_STATEMENT_TIMEOUT_MS)}")
+
+
+# ---- what an operator does with unroutable rows (python -m <service>.manage unroutable ...) --------------------
+def unroutable_rows(db: Database, outbox: sa.Table, *, older_than_seconds: float = 0.0, limit: int = 1000):
+    """Unsent rows the broker returned, first returned more than `older_than_seconds` ago, oldest first."""
+    cutoff = now() - timedelta(seconds=older_than_seconds)
+    with db.transaction(readonly=True) as conn:
+        return conn.execute(
+            sa.select(outbox.c.id, outbox.c.event_id, outbox.c.type, outbox.c.routing_key, outbox.c.created_at,
+                      outbox.c.first_returned_at, outbox.c.attempts, outbox.c.last_error)
+            .where(outbox.c.sent_at.is_(None))
+            .where(outbox.c.first_returned_at.is_not(None))
+            .where(outbox.c.first_returned_at <= cutoff)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        ).all()
+
+
+def requeue_unroutable(db: Database, outbox: sa.Table, ids: list[int] | None = None) -> int:
+    """Publish these returned rows (all when `ids` is None) at the relay's next sweep instead of after backoff."""
+    query = outbox.update().where(outbox.c.sent_at.is_(None)).where(outbox.c.first_returned_at.is_not(None))
+    if ids is not None:
+        query = query.where(outbox.c.id.in_(ids))
+    with db.transaction() as conn:
+        return conn.execute(query.values(claimed_by=None, claimed_until=None)).rowcount
+
+
+def discard_unroutable(db: Database, outbox: sa.Table, ids: list[int], *, reason: str) -> int:
+    """Mark these returned rows sent without publishing them; the row keeps the operator's reason."""
+    if not ids or not reason.strip():
+        raise ValueError("name the rows and give a reason")
+    with db.transaction() as conn:
+        return conn.execute(
+            outbox.update()
+            .where(outbox.c.id.in_(ids))
+            .where(outbox.c.sent_at.is_(None))
+            .where(outbox.c.first_returned_at.is_not(None))
+            .values(sent_at=now(), claimed_by=None, claimed_until=None,
+                    last_error=f"discarded by an operator: {reason.strip()}"[:1000])
+        ).rowcount
 
 
 def declare_exchanges_async(channel, done) -> None:

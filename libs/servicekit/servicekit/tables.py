@@ -51,6 +51,9 @@ def add_kit_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table]
         sa.Column("claimed_by", sa.String(64)),
         sa.Column("claimed_until", UTCDateTime),
         sa.Column("last_error", sa.Text),
+        # When the broker first returned the row unroutable (no queue bound): the give-up counts from here,
+        # never from the row's creation, so an outage or a fresh broker does not age a backlog into loss.
+        sa.Column("first_returned_at", UTCDateTime),
         # The relay only ever looks for unsent rows: keep that index small on both backends.
         sa.Index(
             "ix_outbox_unsent",
@@ -89,3 +92,23 @@ def create_kit_tables(op) -> None:
     metadata = sa.MetaData()
     add_kit_tables(metadata)
     metadata.create_all(op.get_bind())
+
+
+def add_outbox_first_returned() -> None:
+    """Alembic (each service's k0002): the outbox's `first_returned_at` column, added by kit issue 5.
+
+    A database created from empty has it already (`create_kit_tables` builds today's definitions in 0001);
+    one migrated before the kit added it gets it here.
+    """
+    from alembic import op
+
+    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("outbox")}
+    if "first_returned_at" not in columns:
+        op.add_column("outbox", sa.Column("first_returned_at", UTCDateTime, nullable=True))
+
+
+def drop_outbox_first_returned() -> None:
+    from alembic import op
+
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("first_returned_at")

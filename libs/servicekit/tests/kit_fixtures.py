@@ -29,7 +29,8 @@ THING_HAPPENED = catalog.add("thing.happened.v1", ThingSchema, {"code": "A-1"}, 
 def make_settings(amqp_url: str, db_url: str, **overrides) -> KitSettings:
     base = KitSettings.from_env("kittest")
     values = {**base.__dict__, "amqp_url": amqp_url, "database_url": db_url, "relay_doorbell": None,
-              "retry_delays_ms": (100, 200), "reconnect_max_seconds": 1.0}
+              "retry_delays_ms": (100, 200), "reconnect_max_seconds": 1.0,
+              "relay_settle_seconds": 0.2}  # a throwaway vhost has no topology marker: do not wait long
     values.update(overrides)
     return KitSettings(**values)
 

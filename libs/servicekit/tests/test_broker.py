@@ -185,16 +185,6 @@ def test_unroutable_event_stays_in_the_outbox_until_a_queue_is_bound(db, relay, 
     wait_until(lambda: count(db, effects) == 1, 15, message="event not published once a queue existed")
 
 
-def test_an_event_nobody_subscribes_to_is_given_up_after_the_bound_and_kept_for_inspection(db, relay):
-    relay.unroutable_give_up_seconds = 0.5
-    record_things(db, ["nobody-listens"])
-    wait_until(lambda: count(db, outbox, outbox.c.sent_at.is_not(None)) == 1, 15,
-               message="unroutable row never given up")
-    with db.transaction(readonly=True) as conn:
-        error = conn.execute(sa.select(outbox.c.last_error)).scalar_one()
-    assert error.startswith("unroutable for")
-
-
 def test_relay_claims_no_more_rows_than_its_batch(db, db_url, amqp_url):
     record_things(db, [f"C-{i}" for i in range(50)])
     relay = OutboxRelay(make_settings(amqp_url, db_url, relay_batch=7), db, outbox, bind_doorbell=False)

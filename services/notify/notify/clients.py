@@ -16,7 +16,11 @@ from urllib.parse import unquote, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from .pdf import FILENAME as SLIP_FILENAME
+from .pdf import apology_slip
 from .use_cases import Claimed
+
+APOLOGY = "dossier.apology_issued"  # its email carries the apology slip (form 04) as a PDF
 
 RETRYABLE_STATUS = {429} | set(range(500, 600))
 
@@ -112,6 +116,11 @@ class SmtpMailer:
         # The message row's id, so a mail log can be matched to the row.
         email["Message-ID"] = make_msgid(idstring=message.id, domain="motcua.local")
         email.set_content(message.text)
+        if message.html:
+            email.add_alternative(message.html, subtype="html")
+        if message.kind == APOLOGY and message.params:
+            email.add_attachment(apology_slip(message.params), maintype="application", subtype="pdf",
+                                 filename=SLIP_FILENAME)
         return email
 
     def send(self, message: Claimed) -> Outcome:

@@ -1,4 +1,4 @@
-"""handle_<event>: load the payload, call a use case (the kit supplies the transaction and inbox)."""
+"""handle_event: one handler for every consumed type (the kit supplies the transaction and inbox)."""
 from __future__ import annotations
 
 import functools
@@ -21,26 +21,18 @@ def _wake_after_commit(conn: Connection, created: list[str], wake: Callable[[int
         after_commit(conn, functools.partial(wake, len(created)))
 
 
-def handle_dossier_submitted(conn: Connection, envelope: dict, data: dict, *, tracking_url: str,
-                             wake: Callable[[int], None] | None = None) -> None:
-    use_cases.remember_recipient(conn, data)
-    created = use_cases.create_submitted_messages(conn, data, event_id=envelope["id"], tracking_url=tracking_url)
-    _wake_after_commit(conn, created, wake)
-
-
-def handle_payment_requested(conn: Connection, envelope: dict, data: dict, *, tracking_url: str,
-                             wake: Callable[[int], None] | None = None) -> None:
-    # Raises RecipientNotKnownYet when the dossier's own event has not been handled yet: the kit rolls
-    # back (nothing is written, the inbox row included) and retries the event after a delay.
-    created = use_cases.create_payment_messages(conn, data, event_id=envelope["id"], tracking_url=tracking_url)
+def handle_event(conn: Connection, envelope: dict, data: dict, *, settings: Settings,
+                 wake: Callable[[int], None] | None = None) -> None:
+    # Raises RecipientNotKnownYet for an event about a dossier whose dossier.submitted.v1 has not been
+    # handled yet: the kit rolls back (the inbox row included) and retries the event after a delay.
+    created = use_cases.notify_event(
+        conn, envelope["type"], data, event_id=envelope["id"], portal_url=settings.portal_url,
+        max_segments=settings.sms_max_segments,
+    )
     _wake_after_commit(conn, created, wake)
 
 
 def build_subscription(settings: Settings, wake: Callable[[int], None] | None = None) -> Subscription:
     """The consumer's handlers; the worker passes its sender's `wake`, manage and tests need none."""
-    return Subscription(CONSUMES, {
-        "dossier.submitted.v1": functools.partial(
-            handle_dossier_submitted, tracking_url=settings.tracking_url, wake=wake),
-        "payment.requested.v1": functools.partial(
-            handle_payment_requested, tracking_url=settings.tracking_url, wake=wake),
-    })
+    handler = functools.partial(handle_event, settings=settings, wake=wake)
+    return Subscription(CONSUMES, {event_type.name: handler for event_type in CONSUMES})

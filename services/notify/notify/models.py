@@ -8,7 +8,8 @@ outbox, inbox, idempotency_keys = add_kit_tables(metadata)
 
 # Message statuses: created -> sending -> sent -> delivered | failed; sending -> created on a retryable
 # error (next_attempt_at set) or when the lease runs out; sending -> failed on a permanent error.
-STATUSES = ("created", "sending", "sent", "delivered", "failed")
+# `skipped`: recorded, never sent, because the event no longer mattered when it arrived (skip_reason says why).
+STATUSES = ("created", "sending", "sent", "delivered", "failed", "skipped")
 CHANNELS = ("sms", "zalo", "email")
 
 # Who to tell about a dossier, as dossier.submitted.v1 named them. Later events (payment.requested.v1)
@@ -24,6 +25,14 @@ recipients = sa.Table(
     sa.Column("email", sa.String(254)),
     sa.Column("notify_channels", sa.Text, nullable=False),  # JSON list, as the applicant chose them
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Later events name only codes: the names the messages show are kept from dossier.submitted.v1.
+    sa.Column("procedure_name", sa.Text),
+    sa.Column("agency_name", sa.Text),
+    # The dossier as processing last told us: the highest `seq` applied and the status after it. An
+    # event with a lower seq arrives late and is skipped; an overdue notice after the result is skipped.
+    sa.Column("last_seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(30)),
+    sa.Column("status_at", UTCDateTime),
 )
 
 templates = sa.Table(
@@ -38,7 +47,30 @@ templates = sa.Table(
     sa.Column("params", sa.Text),  # JSON list: the Zalo template's parameter names, in order
     sa.Column("limits", sa.Text),  # JSON object: placeholder -> maximum length
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("html", sa.Text),  # email only: the HTML body (autoescaped); NULL = the text body as paragraphs
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("updated_by", sa.String(100)),  # officer sub of the admin, or "seed"
     sa.UniqueConstraint("kind", "channel", name="uq_templates_kind_channel"),
+)
+
+# Every version a template ever had, the current one included: what a message said can be traced to
+# the words an admin saved.
+template_versions = sa.Table(
+    "template_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(60), nullable=False),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("subject", sa.Text),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("html", sa.Text),
+    sa.Column("zalo_template_id", sa.String(64)),
+    sa.Column("params", sa.Text),
+    sa.Column("limits", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.UniqueConstraint("kind", "channel", "version", name="uq_template_versions_kind_channel_version"),
 )
 
 messages = sa.Table(
@@ -67,8 +99,15 @@ messages = sa.Table(
     sa.Column("sent_at", UTCDateTime),
     sa.Column("delivered_at", UTCDateTime),
     sa.Column("failed_at", UTCDateTime),
+    # Which occurrence of the kind: "" for what happens once per dossier, the request number of a
+    # supplement request, the payment reference, the tracking number.
+    sa.Column("occurrence", sa.String(40), nullable=False, server_default=""),
+    sa.Column("segments", sa.Integer),  # SMS: GSM-7 segments of the text
+    sa.Column("html", sa.Text),  # email: the HTML alternative
+    sa.Column("template_version", sa.Integer),
+    sa.Column("skip_reason", sa.Text),
     # A re-published event (new event id, same dossier) must never make a second message.
-    sa.UniqueConstraint("dossier_code", "kind", "channel", name="uq_messages_dossier_kind_channel"),
+    sa.UniqueConstraint("dossier_code", "kind", "channel", "occurrence", name="uq_messages_dossier_kind_channel_occurrence"),
     sa.Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
 )
 

@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from .models import delivery_attempts, messages, receipts, recipients, templates
+from .models import delivery_attempts, messages, receipts, recipients, template_versions, templates
 
 # A receipt means something only while the gateway may hold the message: being sent, sent, or waiting
 # to be retried after an attempt whose answer never came (a timeout: the gateway may have stored it, and
@@ -39,9 +39,35 @@ def get_recipient(conn: Connection, dossier_code: str):
     return conn.execute(sa.select(recipients).where(recipients.c.dossier_code == dossier_code)).first()
 
 
+def update_dossier_state(conn: Connection, dossier_code: str, *, seq: int, status: str, at: datetime) -> bool:
+    """Move the dossier's state forward; the seq condition keeps a racing older event from moving it back."""
+    return conn.execute(
+        recipients.update()
+        .where(recipients.c.dossier_code == dossier_code, recipients.c.last_seq < seq)
+        .values(last_seq=seq, status=status[:30], status_at=at)
+    ).rowcount == 1
+
+
 # ---- templates ---------------------------------------------------------------------------------
-def list_templates(conn: Connection, kind: str):
-    return conn.execute(sa.select(templates).where(templates.c.kind == kind)).all()
+def list_templates(conn: Connection, kind: str | None = None, channel: str | None = None):
+    query = sa.select(templates).order_by(templates.c.kind, templates.c.channel)
+    if kind:
+        query = query.where(templates.c.kind == kind)
+    if channel:
+        query = query.where(templates.c.channel == channel)
+    return conn.execute(query).all()
+
+
+def insert_template_version(conn: Connection, **values) -> None:
+    conn.execute(template_versions.insert().values(**values))
+
+
+def list_template_versions(conn: Connection, kind: str, channel: str):
+    return conn.execute(
+        sa.select(template_versions)
+        .where(template_versions.c.kind == kind, template_versions.c.channel == channel)
+        .order_by(template_versions.c.version.desc())
+    ).all()
 
 
 def get_template_row(conn: Connection, kind: str, channel: str):
@@ -64,7 +90,7 @@ def insert_message(conn: Connection, **values) -> bool:
     so two consumers racing on a re-published event still make one message)."""
     result = conn.execute(
         _insert(conn, messages).values(**values)
-        .on_conflict_do_nothing(index_elements=["dossier_code", "kind", "channel"])
+        .on_conflict_do_nothing(index_elements=["dossier_code", "kind", "channel", "occurrence"])
     )
     return result.rowcount == 1
 
@@ -102,7 +128,7 @@ def claim_next(conn: Connection, *, sender_id: str, moment: datetime, lease_unti
         .returning(
             messages.c.id, messages.c.dossier_code, messages.c.kind, messages.c.channel, messages.c.to_address,
             messages.c.subject, messages.c.text, messages.c.zalo_template_id, messages.c.params,
-            messages.c.attempts,
+            messages.c.attempts, messages.c.html,
         )
     ).first()
 
@@ -191,6 +217,23 @@ def insert_attempt(conn: Connection, **values) -> None:
 def list_attempts(conn: Connection, message_id: str):
     return conn.execute(
         sa.select(delivery_attempts).where(delivery_attempts.c.message_id == message_id)
+        .order_by(delivery_attempts.c.id)
+    ).all()
+
+
+def list_receipts(conn: Connection, message_ids: list[str]):
+    if not message_ids:
+        return []
+    return conn.execute(
+        sa.select(receipts).where(receipts.c.message_id.in_(message_ids)).order_by(receipts.c.received_at)
+    ).all()
+
+
+def list_attempts_of(conn: Connection, message_ids: list[str]):
+    if not message_ids:
+        return []
+    return conn.execute(
+        sa.select(delivery_attempts).where(delivery_attempts.c.message_id.in_(message_ids))
         .order_by(delivery_attempts.c.id)
     ).all()
 

@@ -16,18 +16,32 @@ from servicekit.logs import mask_digits
 from servicekit.outbox import record_event
 from servicekit.tables import now
 from servicekit.text import normalize_phone
+from servicekit.web import Invalid, NotFound
 
 from . import queries
-from .events import PUBLISHES
+from .events import CONSUMES, PUBLISHES
 from .metrics import NOTIFICATIONS
-from .models import CHANNELS, outbox
-from .render import SAMPLE_VALUES, Template, payment_values, render, submitted_values
+from .models import outbox
+from .render import (CHANNELS, Rendered, Template, TemplateInvalid, Unsendable, Who, check, render,
+                     values_for)
 
 log = logging.getLogger(__name__)
 
 # Message kinds: the event type without its version.
 SUBMITTED = "dossier.submitted"
 PAYMENT = "payment.requested"
+KINDS = {event_type.name: event_type.name.rsplit(".", 1)[0] for event_type in CONSUMES}
+
+# Dossier statuses after which a notice about the dossier's progress no longer matters.
+FINISHED = ("refused", "withdrawn", "stopped", "result_ready", "returned")
+CLOSED = ("refused", "withdrawn", "stopped")
+# Notices that are only worth sending while the dossier is still open (or awaiting its result).
+ONLY_WHILE_OPEN = {"dossier.overdue": FINISHED, "dossier.apology_issued": FINISHED,
+                   "payment.requested": CLOSED, "payment.expired": CLOSED}
+
+# A stand-in applicant for rendering a template against its event's example (at save time).
+SAMPLE_WHO = Who(full_name="Đặng Thị Ngọc Ánh", procedure_name="Đăng ký khai sinh",
+                 agency_name="UBND phường Phúc Yên", agency_code="000.00.06.H56")
 
 
 def _count_after_commit(conn: Connection, channel: str, status: str) -> None:
@@ -35,29 +49,88 @@ def _count_after_commit(conn: Connection, channel: str, status: str) -> None:
     after_commit(conn, lambda: NOTIFICATIONS.labels(channel, status).inc())
 
 
-# ---- templates (reference data) ----------------------------------------------------------------
-def load_templates(conn: Connection, items: list[dict]) -> dict:
-    """Insert new templates, update changed ones, leave the rest: running the seed twice changes nothing."""
-    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+# ---- templates (reference data, changed by admins) --------------------------------------------------
+def event_type_of(kind: str) -> str:
+    for name, known in KINDS.items():
+        if known == kind:
+            return name
+    raise NotFound(f"no event kind {kind!r}; known: {', '.join(sorted(KINDS.values()))}")
+
+
+def example_values(kind: str, portal_url: str) -> dict[str, str]:
+    """The placeholder values of `kind` for its event's registered example: what a template must render."""
+    event_type = CONSUMES[event_type_of(kind)]
+    return values_for(kind, event_type.load(event_type.example), SAMPLE_WHO, portal_url)
+
+
+def checked(template: Template, *, portal_url: str, max_segments: int) -> Template:
+    """The template when it renders against its event's example; TemplateInvalid otherwise."""
+    if template.channel not in CHANNELS:
+        raise TemplateInvalid({"channel": [f"must be one of {', '.join(CHANNELS)}"]})
+    check(template, example_values(template.kind, portal_url), max_segments=max_segments)
+    return template
+
+
+def _store_version(conn: Connection, template: Template, *, version: int, by: str, moment: datetime) -> None:
+    columns = template.columns()
+    columns.pop("limits")
+    queries.insert_template_version(conn, **columns, version=version, created_at=moment, created_by=by)
+
+
+def load_templates(conn: Connection, items: list[dict], *, portal_url: str, max_segments: int) -> dict:
+    """Insert new templates, update changed ones (a new version), leave the rest: running the seed twice
+    changes nothing, and a template an admin changed is kept (every deploy seeds; it must not undo their
+    work). Every template is checked first, so a bad seed file fails the seed, not an event."""
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0, "kept": 0}
+    moment = now()
     for item in items:
-        template = Template.from_json(item)
-        if template.channel not in CHANNELS:
-            raise ValueError(f"template {template.kind}/{template.channel}: unknown channel")
-        render(template, SAMPLE_VALUES)  # a placeholder the renderer does not supply fails the seed, not an event
+        try:
+            template = checked(Template.from_json(item), portal_url=portal_url, max_segments=max_segments)
+        except (TemplateInvalid, NotFound) as exc:
+            raise ValueError(f"template {item.get('kind')}/{item.get('channel')}: {exc}") from None
         columns = template.columns()
         row = queries.get_template_row(conn, template.kind, template.channel)
         if row is None:
-            queries.insert_template(conn, **columns, updated_at=now())
+            queries.insert_template(conn, **columns, version=1, updated_by="seed", updated_at=moment)
+            _store_version(conn, template, version=1, by="seed", moment=moment)
             counts["inserted"] += 1
+        elif row.updated_by not in (None, "seed"):
+            counts["kept"] += 1
         elif any(getattr(row, name) != value for name, value in columns.items()):
-            queries.update_template(conn, row.id, **columns, updated_at=now())
+            queries.update_template(conn, row.id, **columns, version=row.version + 1, updated_by="seed",
+                                    updated_at=moment)
+            _store_version(conn, template, version=row.version + 1, by="seed", moment=moment)
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1
     return counts
 
 
-# ---- messages ----------------------------------------------------------------------------------
+def save_template(conn: Connection, kind: str, channel: str, fields: dict, *, by: str, portal_url: str,
+                  max_segments: int):
+    """An admin's change: checked against the event's example (Invalid 422 naming the field), then stored
+    as the next version. Returns the templates row."""
+    row = queries.get_template_row(conn, kind, channel)
+    if row is None:
+        event_type_of(kind)  # NotFound names the known kinds
+        raise NotFound(f"no {channel} template for {kind}")
+    template = Template(kind=kind, channel=channel, body=fields["body"], subject=fields.get("subject"),
+                        html=fields.get("html"), zalo_template_id=fields.get("zalo_template_id"),
+                        params=tuple(fields.get("params") or ()))
+    try:
+        checked(template, portal_url=portal_url, max_segments=max_segments)
+    except TemplateInvalid as exc:
+        raise Invalid("the template does not render against the event's example", errors={"json": exc.errors}) from None
+    moment = now()
+    version = row.version + 1
+    queries.update_template(conn, row.id, **template.columns(), version=version, updated_by=by, updated_at=moment)
+    _store_version(conn, template, version=version, by=by, moment=moment)
+    log.info("template changed", extra={"event": "notify.template_changed", "kind": kind, "channel": channel,
+                                        "version": version})
+    return queries.get_template_row(conn, kind, channel)
+
+
+# ---- recipients and the dossier's state ---------------------------------------------------------------
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -69,7 +142,7 @@ def _address(channel: str, applicant: dict) -> str | None:
 
 
 def remember_recipient(conn: Connection, dossier: dict) -> None:
-    """Keep who to tell about this dossier: later events (payment.requested.v1) name only its code.
+    """Keep who to tell about this dossier: later events name only its code.
 
     Written even when no channel was chosen, so those events find the dossier known and end quietly
     instead of being retried as if it had not arrived yet.
@@ -79,18 +152,8 @@ def remember_recipient(conn: Connection, dossier: dict) -> None:
         conn, dossier_code=dossier["code"], agency_code=dossier["agency"]["code"], full_name=applicant["full_name"],
         phone=_address("sms", applicant), email=_address("email", applicant),
         notify_channels=json.dumps(list(dossier.get("notify_channels") or [])), created_at=now(),
-    )
-
-
-def create_submitted_messages(conn: Connection, dossier: dict, *, event_id: str, tracking_url: str) -> list[str]:
-    """One `created` message per channel the applicant chose and can receive; no network I/O here.
-
-    Returns the ids of the messages created now (none when the dossier already has them).
-    """
-    return _create_messages(
-        conn, kind=SUBMITTED, code=dossier["code"], agency_code=dossier["agency"]["code"],
-        channels=dossier.get("notify_channels") or [], applicant=dossier["applicant"],
-        values=submitted_values(dossier, tracking_url), event_id=event_id,
+        procedure_name=dossier["procedure"]["name"], agency_name=dossier["agency"].get("name") or None,
+        last_seq=0, status="submitted", status_at=dossier["submitted_at"],
     )
 
 
@@ -100,26 +163,73 @@ class RecipientNotKnownYet(Exception):
     Deliberately an ordinary exception, not MalformedEvent: the event is sound, only early (the
     dossier event may be held by another worker copy, or waiting in a retry queue after a failure),
     so the kit retries it after a delay and, should the dossier event never come, dead-letters it for
-    replay instead of dropping the citizen's payment notice.
+    replay instead of dropping the citizen's notice.
     """
 
 
-def create_payment_messages(conn: Connection, payment: dict, *, event_id: str, tracking_url: str) -> list[str]:
-    """One `created` message per channel the applicant chose at filing, telling them the fee to pay."""
-    recipient = queries.get_recipient(conn, payment["dossier_code"])
+def _occurrence(kind: str, data: dict) -> str:
+    """Which occurrence of `kind` the event is: what happens once per dossier is "", a supplement request
+    is its number, a payment its reference (a refund its id), a shipment its tracking number."""
+    if kind == "dossier.supplement_requested":
+        return str(data.get("request_no") or 1)
+    if kind == "payment.refunded":
+        return data["refund_id"]
+    if kind.startswith("payment."):
+        return data["reference"]
+    if kind.startswith("shipment."):
+        return data["tracking_no"]
+    return ""
+
+
+def _skip_reason(kind: str, data: dict, recipient) -> str | None:
+    """Why this event no longer deserves a message, judged on the dossier's state before it; None to send."""
+    if "seq" in data and data["seq"] <= recipient.last_seq:
+        return (f"arrived after a later event: seq {data['seq']} <= {recipient.last_seq} "
+                f"(dossier {recipient.status})")
+    closed_by = ONLY_WHILE_OPEN.get(kind)
+    if closed_by:
+        for status in (recipient.status, data.get("status")):
+            if status in closed_by:
+                return f"no longer matters: the dossier is {status}"
+    if kind == "dossier.returned" and data.get("via") == "post":
+        return "returned by post: the shipment.delivered notice tells the applicant"
+    return None
+
+
+def notify_event(conn: Connection, event_type: str, data: dict, *, event_id: str, portal_url: str,
+                 max_segments: int) -> list[str]:
+    """The messages one event makes, one per channel the applicant chose and can receive; no network
+    I/O here. A message for an event that no longer matters is stored `skipped`, with the reason.
+
+    Returns the ids of the messages created now for sending (none when the dossier already has them).
+    """
+    kind = KINDS[event_type]
+    code = data.get("code") or data["dossier_code"]
+    if kind == SUBMITTED:
+        remember_recipient(conn, data)
+    recipient = queries.get_recipient(conn, code)
     if recipient is None:
-        raise RecipientNotKnownYet(payment["dossier_code"])
+        raise RecipientNotKnownYet(code)
+    skip = _skip_reason(kind, data, recipient)
+    if "seq" in data and data["seq"] > recipient.last_seq:
+        queries.update_dossier_state(conn, code, seq=data["seq"], status=data["status"], at=data["at"])
+    if skip:
+        log.info("event no longer matters; its messages are recorded as skipped",
+                 extra={"event": "notify.skipped", "kind": kind, "reason": skip})
+    who = Who(full_name=recipient.full_name, procedure_name=recipient.procedure_name,
+              agency_name=recipient.agency_name, agency_code=recipient.agency_code)
     return _create_messages(
-        conn, kind=PAYMENT, code=payment["dossier_code"], agency_code=recipient.agency_code,
+        conn, kind=kind, code=code, agency_code=recipient.agency_code, occurrence=_occurrence(kind, data),
         channels=json.loads(recipient.notify_channels), applicant={"phone": recipient.phone, "email": recipient.email},
-        values=payment_values(payment, recipient.full_name, tracking_url), event_id=event_id,
+        values=values_for(kind, data, who, portal_url), event_id=event_id, skip=skip, max_segments=max_segments,
     )
 
 
-def _create_messages(conn: Connection, *, kind: str, code: str, agency_code: str, channels: list[str],
-                     applicant: dict, values: dict[str, str], event_id: str) -> list[str]:
-    """The ids of the messages of this kind created now; the unique (dossier, kind, channel) key makes a
-    re-published event create none."""
+def _create_messages(conn: Connection, *, kind: str, code: str, agency_code: str, occurrence: str,
+                     channels: list[str], applicant: dict, values: dict[str, str], event_id: str,
+                     skip: str | None, max_segments: int) -> list[str]:
+    """The ids of the messages of this kind created now for sending; the unique (dossier, kind, channel,
+    occurrence) key makes a re-published event create none."""
     wanted = [c for c in dict.fromkeys(channels) if c in CHANNELS]
     for unknown in set(channels) - set(CHANNELS):
         log.warning("unknown notification channel skipped", extra={"event": "notify.channel_unknown", "channel": unknown})
@@ -139,21 +249,29 @@ def _create_messages(conn: Connection, *, kind: str, code: str, agency_code: str
             # Reference data missing is a deployment error: fail the event so it is retried, then
             # dead-lettered for replay once the seed has run; never drop it silently.
             raise LookupError(f"no template for {kind}/{channel}: run `python -m notify.manage seed`")
-        rendered = render(template, values)
+        reason = skip
+        try:
+            rendered = render(template, values, max_segments=max_segments)
+        except Unsendable as exc:
+            rendered, reason = Rendered(text=""), f"cannot go by {channel}: {exc}"
         message_id = str(uuid.uuid4())
         inserted = queries.insert_message(
-            conn, id=message_id, dossier_code=code, agency_code=agency_code, kind=kind,
-            channel=channel, to_address=to, subject=rendered.subject, text=rendered.text,
-            zalo_template_id=rendered.zalo_template_id,
+            conn, id=message_id, dossier_code=code, agency_code=agency_code, kind=kind, occurrence=occurrence,
+            channel=channel, to_address=to, subject=rendered.subject, text=rendered.text, html=rendered.html,
+            zalo_template_id=rendered.zalo_template_id, segments=rendered.segments,
             params=json.dumps(rendered.params, ensure_ascii=False) if rendered.params is not None else None,
-            event_id=event_id, status="created", attempts=0, next_attempt_at=moment,
-            created_at=moment, updated_at=moment,
+            template_version=template.version, event_id=event_id, status="skipped" if reason else "created",
+            skip_reason=reason, attempts=0, next_attempt_at=moment, created_at=moment, updated_at=moment,
         )
-        if inserted:
-            created.append(message_id)
-            _count_after_commit(conn, channel, "created")
-            log.info("message created", extra={"event": "notify.message_created", "message_id": message_id,
-                                               "kind": kind, "channel": channel, "to": mask_digits(to)})
+        if not inserted:
+            continue
+        if reason:
+            _count_after_commit(conn, channel, "skipped")
+            continue
+        created.append(message_id)
+        _count_after_commit(conn, channel, "created")
+        log.info("message created", extra={"event": "notify.message_created", "message_id": message_id,
+                                           "kind": kind, "channel": channel, "to": mask_digits(to)})
     return created
 
 
@@ -172,6 +290,7 @@ class Claimed:
     zalo_template_id: str | None
     params: dict | None
     attempts: int
+    html: str | None = None
 
     @classmethod
     def from_row(cls, row) -> "Claimed":
@@ -179,7 +298,7 @@ class Claimed:
             id=row.id, dossier_code=row.dossier_code, kind=row.kind, channel=row.channel,
             to_address=row.to_address, subject=row.subject, text=row.text,
             zalo_template_id=row.zalo_template_id, params=json.loads(row.params) if row.params else None,
-            attempts=row.attempts,
+            attempts=row.attempts, html=getattr(row, "html", None),
         )
 
 

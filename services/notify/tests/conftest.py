@@ -3,6 +3,7 @@
 Outside parties are faked at the boundary only: a real HTTP server in a thread stands in for the
 SMS/Zalo gateway, and a fake SMTP class for the mail server.
 """
+import copy
 import json
 import socket
 import threading
@@ -113,6 +114,21 @@ def request_payment(db, settings, payment_requested):
                              payment_requested(**kwargs), event_id=event_id)
 
     return _request
+
+
+@pytest.fixture
+def deliver(db, settings):
+    """Deliver any consumed type the way the consumer does: its registered example with `overrides`
+    (the dossier code under `code` or `dossier_code`, whichever the type has); returns the kit's outcome."""
+    from notify.events import CONSUMES
+
+    def _deliver(type_, event_id=None, wake=None, **overrides):
+        data = copy.deepcopy(CONSUMES[type_].example)
+        data.update(overrides)
+        return deliver_event(db, inbox, build_subscription(settings, wake=wake), "notify", type_, data,
+                             event_id=event_id)
+
+    return _deliver
 
 
 @pytest.fixture

@@ -102,8 +102,10 @@ def test_late_receipt_for_a_message_no_longer_in_flight_is_ignored(client, sent_
     assert rows()[0].status == "delivered"
 
 
-def test_receipt_for_an_unknown_or_unsent_message_is_ignored(client, submit, rows):
+def test_receipt_for_an_unknown_or_unsent_message_is_recorded_without_effect(client, submit, rows):
     assert post_receipt(client, receipt("no-such-message")).get_json() == {"result": "ignored"}
+    [kept] = rows(receipts)
+    assert kept.message_id == "no-such-message" and kept.outcome == "ignored"
     submit(channels=("sms",))
     created = rows()[0]
     assert post_receipt(client, receipt(created.id, event_id="r-2")).get_json() == {"result": "ignored"}
@@ -128,36 +130,59 @@ def test_signed_but_malformed_receipt_is_a_422(client, sent_message):
     response = post_receipt(client, {"event_id": "r-1", "message_id": sent_message.id, "status": "read"})
     assert response.status_code == 422
     assert set(response.get_json()["errors"]["json"]) == {"status", "at"}
-    assert post_receipt(client, {}, raw=b"[1, 2").status_code == 422
+    assert post_receipt(client, {}, raw=b"[1, 2").status_code == 400
 
 
-def test_admin_lists_a_dossiers_messages_with_phone_numbers_masked(client, settings, submit, make_sender):
+def test_an_officer_of_any_role_reads_a_dossiers_history_with_attempts_and_receipts_and_masked_addresses(
+        client, settings, submit, make_sender, gateway):
     submit(channels=("sms", "email"))
-    make_sender().send_next()
-    response = client.get("/v1/messages?dossier_code=000.00.06.H56-261124-0001", headers=auth(settings))
+    gateway.script.append((503, {}))
+    sender = make_sender()
+    sender.send_next()  # sms: 503, to be retried
+    sms_id = next(m for m in gateway.received)["message_id"]
+    post_receipt(client, receipt(sms_id, event_id="r-early"))  # answered while awaiting its retry: applied
+    response = client.get("/v1/notifications?dossier_code=000.00.06.H56-261124-0001",
+                          headers=auth(settings, role="clerk"))
     assert response.status_code == 200
     items = {item["channel"]: item for item in response.get_json()["items"]}
     assert items["sms"]["to"] == "********678" and items["email"]["to"] == "a***@example.vn"
-    assert {item["status"] for item in items.values()} <= {"sent", "created"}
     assert "84912345678" not in response.get_data(as_text=True)
+    sms = items["sms"]
+    assert sms["kind"] == "dossier.submitted" and sms["status"] == "delivered" and sms["segments"] == 2
+    assert [(a["attempt"], a["outcome"], a["status_code"]) for a in sms["delivery_attempts"]] == [(1, "retry", 503)]
+    assert [(r["event_id"], r["status"], r["outcome"]) for r in sms["receipts"]] == [("r-early", "delivered", "applied")]
+    assert items["email"]["status"] == "created" and items["email"]["delivery_attempts"] == []
 
 
-def test_only_an_admin_may_list_messages(client, settings, submit):
+def test_the_history_shows_a_skipped_message_and_why(client, settings, submit, deliver):
     submit(channels=("sms",))
-    url = "/v1/messages?dossier_code=000.00.06.H56-261124-0001"
+    deliver("dossier.returned.v1", seq=6)
+    deliver("dossier.overdue.v1", seq=7, status="returned")
+    items = client.get("/v1/notifications?dossier_code=000.00.06.H56-261124-0001",
+                       headers=auth(settings, role="specialist")).get_json()["items"]
+    by_kind = {item["kind"]: item for item in items}
+    assert by_kind["dossier.overdue"]["status"] == "skipped" and by_kind["dossier.overdue"]["delivery_attempts"] == []
+    assert "no longer matters" in by_kind["dossier.overdue"]["skip_reason"]
+    assert by_kind["dossier.returned"]["status"] == "created" and by_kind["dossier.returned"]["skip_reason"] is None
+
+
+def test_the_history_needs_an_officer_token(client, settings, submit):
+    submit(channels=("sms",))
+    url = "/v1/notifications?dossier_code=000.00.06.H56-261124-0001"
     assert client.get(url).status_code == 401
-    assert client.get(url, headers=auth(settings, role="clerk")).status_code == 403
+    for role in ("clerk", "specialist", "leader", "admin"):
+        assert len(client.get(url, headers=auth(settings, role=role)).get_json()["items"]) == 1
 
 
 def test_another_agencys_dossier_lists_no_messages(client, settings, submit):
     submit(channels=("sms",))
-    response = client.get("/v1/messages?dossier_code=000.00.06.H56-261124-0001",
+    response = client.get("/v1/notifications?dossier_code=000.00.06.H56-261124-0001",
                           headers=auth(settings, agency="000.00.07.H56"))
-    assert response.get_json() == {"items": []}
+    assert response.status_code == 200 and response.get_json() == {"items": []}
 
 
 def test_listing_without_a_dossier_code_is_a_422_naming_the_field(client, settings):
-    response = client.get("/v1/messages", headers=auth(settings))
+    response = client.get("/v1/notifications", headers=auth(settings))
     assert response.status_code == 422 and "dossier_code" in response.get_json()["errors"]["query"]
 
 
@@ -165,7 +190,9 @@ def test_health_openapi_and_metrics_are_served(client):
     assert client.get("/healthz").status_code == 200
     spec = client.get("/openapi.json").get_json()
     assert spec["info"]["title"].startswith("Mot Cua notify")
-    assert "/v1/providers/receipts" in spec["paths"] and "/v1/messages" in spec["paths"]
+    assert {"/v1/providers/receipts", "/v1/notifications", "/v1/templates/{kind}/{channel}"} <= set(spec["paths"])
+    header = spec["paths"]["/v1/providers/receipts"]["post"]["parameters"][0]
+    assert header["name"] == "X-Motcua-Signature" and header["in"] == "header"
     assert b"motcua_http_requests_total" in client.get("/metrics").data
 
 

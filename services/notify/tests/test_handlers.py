@@ -26,7 +26,7 @@ def test_vietnamese_name_is_folded_to_ascii_in_the_sms_text(submit, rows):
     text = rows()[0].text
     assert "Dang Thi Ngoc Anh" in text
     assert "Dang ky khai sinh" in text and "da duoc nop truc tuyen luc 24/11/2026 09:00" in text
-    assert text.endswith("Tra cuu: http://127.0.0.1:8001/v1/dossiers/000.00.06.H56-261124-0001")
+    assert text.endswith("Tra cuu: http://127.0.0.1:8000/ho-so/000.00.06.H56-261124-0001")
     assert text.isascii() and "?" not in text
 
 
@@ -43,7 +43,7 @@ def test_zalo_message_carries_its_template_id_and_typed_parameters(submit, rows)
     params = json.loads(zalo.params)
     assert zalo.zalo_template_id == "motcua_dossier_submitted"
     assert params["name"] == "Đặng Thị Ngọc Ánh" and params["code"] == "000.00.06.H56-261124-0001"
-    assert params["time"] == "24/11/2026 09:00"
+    assert params["time"] == "24/11/2026 09:00" and params["url"].startswith("http://127.0.0.1:8000/ho-so/")
 
 
 def test_counter_filing_does_not_claim_to_be_online(rows, db, settings, dossier_submitted):
@@ -96,8 +96,8 @@ def test_missing_templates_fail_the_event_so_it_is_retried_not_dropped(settings,
 
 def test_seeding_the_templates_twice_changes_nothing(db, rows):
     again = seed(db)
-    assert again["templates"] == {"inserted": 0, "updated": 0, "unchanged": 6}
-    assert len(rows(templates)) == 6
+    assert again["templates"] == {"inserted": 0, "updated": 0, "unchanged": 57, "kept": 0}
+    assert len(rows(templates)) == 57 == 19 * 3
 
 
 def test_every_example_validates_against_its_schema():

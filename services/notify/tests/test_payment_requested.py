@@ -10,7 +10,7 @@ from notify.models import inbox, messages, recipients
 from notify.use_cases import RecipientNotKnownYet
 
 CODE = "000.00.06.H56-261124-0001"
-QR_URL = f"http://127.0.0.1:8001/v1/dossiers/{CODE}/payment-qr.png"
+PAY_URL = f"http://127.0.0.1:8000/ho-so/{CODE}/thanh-toan"
 
 # Copied from payment's registered example, PUBLISHES["payment.requested.v1"] in
 # services/payment/payment/events.py. Services never import one another, so the dict is repeated
@@ -43,7 +43,7 @@ def test_payment_sms_is_plain_ascii_with_amount_reference_deadline_and_qr_link(s
     sms = payment_messages(rows)["sms"]
     assert sms.text == (
         f"Ho so {CODE}: vui long nop le phi 50.000 dong truoc 27/11/2026 09:00. "
-        f"Ma thanh toan MCK7QX2MZP4A. Quet QR: {QR_URL}"
+        f"Ma thanh toan MCK7QX2MZP4A. Thanh toan: {PAY_URL}"
     )
     assert sms.text.isascii() and "?" not in sms.text
     assert sms.to_address == "84912345678" and sms.status == "created" and sms.agency_code == "000.00.06.H56"
@@ -64,12 +64,12 @@ def test_payment_email_keeps_its_diacritics_and_zalo_gets_typed_parameters(submi
     assert email.to_address == "anh@example.vn"
     assert email.subject == f"Thông báo nộp lệ phí hồ sơ {CODE}"
     assert "Kính gửi Ông/Bà Đặng Thị Ngọc Ánh" in email.text and "Số tiền: 50.000 đồng" in email.text
-    assert f"quét mã QR tại: {QR_URL}" in email.text and "Mã thanh toán: MCK7QX2MZP4A" in email.text
+    assert f"quét mã QR bằng ứng dụng ngân hàng: {PAY_URL}" in email.text and "Mã thanh toán: MCK7QX2MZP4A" in email.text
     zalo = by_channel["zalo"]
     assert zalo.zalo_template_id == "motcua_payment_requested"
     assert json.loads(zalo.params) == {
         "name": "Đặng Thị Ngọc Ánh", "code": CODE, "amount": "50.000", "reference": "MCK7QX2MZP4A",
-        "deadline": "27/11/2026 09:00", "url": QR_URL,
+        "deadline": "27/11/2026 09:00", "url": PAY_URL,
     }
 
 

@@ -230,7 +230,8 @@ def test_email_goes_by_smtp_with_its_vietnamese_subject(submit, rows, make_sende
     (address, email) = only(FakeSMTP.sent)
     assert address[:2] == ("127.0.0.1", 1025)
     assert email["To"] == "anh@example.vn" and email["Subject"] == "Thông báo tiếp nhận hồ sơ trực tuyến"
-    assert "Đặng Thị Ngọc Ánh" in email.get_content()
+    assert "Đặng Thị Ngọc Ánh" in email.get_body(("plain",)).get_content()
+    assert "Đặng Thị Ngọc Ánh" in email.get_body(("html",)).get_content()
     assert only(rows()).status == "sent" and gateway.received == []
 
 

@@ -52,6 +52,7 @@ def test_fee_due_before_processing_opens_a_pending_order_with_a_qr_and_requests_
     assert body["data"] == {
         "dossier_code": order.dossier_code, "reference": order.reference, "amount_vnd": 50000,
         "qr_payload": order.qr_payload, "expires_at": order.expires_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "agency_code": "000.00.06.H56", "fee_mode": "before",
     }
 
 

@@ -22,6 +22,44 @@ shipments = sa.Table(
     sa.Column("recipient", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Priced once, at creation: both prices and every version used stay on the row (0002).
+    sa.Column("sender", sa.JSON),
+    sa.Column("weight_g", sa.Integer),
+    sa.Column("zone", sa.String(30)),
+    sa.Column("exemption", sa.String(10)),
+    sa.Column("fee_transfer", sa.Boolean),
+    sa.Column("operator_vnd", sa.Integer),
+    sa.Column("citizen_vnd", sa.Integer),
+    sa.Column("pricing", sa.JSON),  # the quote's breakdown, with tariff, policy and zoning versions
+    sa.Column("pricing_error", sa.Text),  # why the shipment could not be priced (an address not on the map)
+    # The dossier's fee rule from dossier.result_ready, and the payment that releases a fee-after dispatch.
+    sa.Column("fee_mode", sa.String(10)),
+    sa.Column("fee_vnd", sa.Integer),
+    sa.Column("fee_paid_at", UTCDateTime),
+    sa.Column("last_seq", sa.Integer),  # the last processing event applied (its `seq`)
+    sa.Column("cod_amount_vnd", sa.Integer),
+    sa.Column("status_at", UTCDateTime),  # when the current status happened (the carrier's `at` for its reports)
+    sa.Column("dispatched_at", UTCDateTime, index=True),
+    sa.Column("closed_at", UTCDateTime),  # delivered, returned to sender or cancelled
+)
+
+# Every state a shipment went through: postal's own steps and each carrier report, applied or not.
+# A carrier report's event_id is unique, so a report sent twice is recognised; one for an unknown
+# tracking number is kept too (shipment_id null), so the operator's mistakes can be shown to it.
+tracking_events = sa.Table(
+    "tracking_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("event_id", sa.String(100), unique=True),  # the carrier's; null for postal's own steps
+    sa.Column("tracking_no", sa.String(40), nullable=False, index=True),
+    sa.Column("shipment_id", sa.Integer, sa.ForeignKey("shipments.id")),
+    sa.Column("source", sa.String(10), nullable=False),  # postal | carrier
+    sa.Column("status", sa.String(30), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("note", sa.Text),
+    # applied | stale (older than the shipment's state) | after_close | unknown_tracking_no
+    sa.Column("outcome", sa.String(30), nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
 )
 
 # The operator's price list; the version in force on a day is the latest effective_from on or before it.
@@ -33,6 +71,8 @@ tariff_versions = sa.Table(
     sa.Column("effective_from", sa.Date, nullable=False, unique=True),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("effective_to", sa.Date),  # last day in force; null while open-ended (0002)
+    sa.Column("fee_transfer_vnd", sa.Integer),  # the postman collects the procedure fee; null: not offered
 )
 
 tariff_rates = sa.Table(
@@ -60,4 +100,5 @@ citizen_price_policies = sa.Table(
     sa.Column("price_vnd", sa.Integer, nullable=False),  # per dossier, per direction
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("effective_to", sa.Date),  # (0002)
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from servicekit.web import create_service_app
 
-from .api import blp
+from .api import blp, calendar_blp, files_blp, stats_blp
 from .config import Settings
 
 
@@ -13,6 +13,9 @@ def create_app(settings: Settings | None = None):
         settings,
         title="Mot Cua processing (officer API)",
         description="Xử lý hồ sơ: cases, workflow and deadlines for officers of each agency.",
+        max_content_length=settings.max_result_bytes + 64 * 1024,
+        multipart_endpoints=("files.upload_file",),
     )
-    api.register_blueprint(blp)
+    for blueprint in (blp, files_blp, calendar_blp, stats_blp):
+        api.register_blueprint(blueprint)
     return app

@@ -1,4 +1,4 @@
-"""Processing's tables: cases and their audit trail, plus the kit's outbox, inbox and idempotency keys."""
+"""Processing's tables: cases, their audit trail, result files and the calendar's extra days, plus the kit's."""
 import sqlalchemy as sa
 
 from servicekit.tables import UTCDateTime, add_kit_tables
@@ -25,6 +25,50 @@ cases = sa.Table(
     sa.Column("submitted_at", UTCDateTime, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # 0002: the workflow. `version` guards every write (two officers at once: one transition);
+    # `seq` numbers this dossier's published events so consumers can drop a stale one.
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("seq", sa.Integer, nullable=False, server_default="0"),
+    # What the national portal sync will need later, kept as filed (DVCQG DongBoHoSoMC).
+    sa.Column("applicant_id_number", sa.String(20)),
+    sa.Column("applicant_phone", sa.String(20)),
+    sa.Column("applicant_email", sa.Text),
+    sa.Column("applicant_address", sa.Text),
+    sa.Column("delivery_address", sa.Text),  # JSON, null for counter
+    sa.Column("documents", sa.Text),  # JSON: what was uploaded (plus supplements)
+    sa.Column("procedure_documents", sa.Text),  # JSON: the procedure's list at filing
+    sa.Column("procedure_level", sa.String(20)),
+    sa.Column("fee_mode", sa.String(10), nullable=False, server_default="none"),
+    sa.Column("result_is_paper", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("filed_by", sa.String(64)),
+    sa.Column("received_at", UTCDateTime),
+    sa.Column("received_by", sa.String(64)),
+    sa.Column("due_at", UTCDateTime),
+    # Supplement (form 02): the clock stops at `paused_at`; the open request's details.
+    sa.Column("paused_at", UTCDateTime),
+    sa.Column("paused_seconds", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("supplement_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("supplement_from_status", sa.String(30)),
+    sa.Column("supplement_reason", sa.Text),
+    sa.Column("supplement_documents", sa.Text),  # JSON [{code, name}]
+    sa.Column("supplement_deadline", sa.Date),
+    sa.Column("approval", sa.String(20)),  # null | requested | approved
+    sa.Column("approval_summary", sa.Text),
+    sa.Column("result_file_id", sa.String(64)),
+    sa.Column("result_sha256", sa.String(64)),
+    sa.Column("paper_original", sa.Boolean),
+    sa.Column("finished_at", UTCDateTime),  # end of processing for the 766 on-time rule
+    sa.Column("returned_at", UTCDateTime),
+    sa.Column("returned_via", sa.String(20)),
+    sa.Column("fee_paid", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("paid_online", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("payment_reference", sa.String(40)),
+    sa.Column("apologized_at", UTCDateTime),
+    sa.Column("due_soon_sent_at", UTCDateTime),
+    sa.Column("overdue_sent_at", UTCDateTime),
+    sa.Column("delivery_failed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("rating_score", sa.Integer),
+    sa.Index("ix_cases_agency_status_due", "agency_code", "status", "due_at"),
 )
 
 audit_entries = sa.Table(
@@ -38,4 +82,28 @@ audit_entries = sa.Table(
     sa.Column("from_status", sa.String(30)),
     sa.Column("to_status", sa.String(30), nullable=False),
     sa.Column("note", sa.Text),
+)
+
+# Results officers upload (the bytes live under PROCESSING_FILES_DIR, never in the database).
+result_files = sa.Table(
+    "result_files",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("agency_code", sa.String(40), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("content_type", sa.String(60), nullable=False),
+    sa.Column("uploaded_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The admin's table on top of the computed holidays: extra days off and swapped working days.
+calendar_days = sa.Table(
+    "calendar_days",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("kind", sa.String(10), nullable=False),  # off | work
+    sa.Column("note", sa.Text),
+    sa.Column("updated_by", sa.String(64), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )

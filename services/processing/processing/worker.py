@@ -1,14 +1,20 @@
-"""The worker process: `python -m processing.worker` (consumer + outbox relay + periodic jobs)."""
-from servicekit.worker import run_worker
+"""The worker process: `python -m processing.worker` (consumer + outbox relay + the deadline watch)."""
+from servicekit.db import Database
+from servicekit.worker import PeriodicJob, run_worker
 
 from .config import Settings
 from .handlers import SUBSCRIPTION
+from .jobs import deadline_watch, refresh_indicators
 from .models import inbox, outbox
 
 
 def main() -> None:
     settings = Settings.from_env()
-    run_worker(settings, outbox=outbox, inbox=inbox, subscription=SUBSCRIPTION)
+    db = Database(settings.kit.database_url)
+    watch = PeriodicJob("deadline-watch", settings.deadline_watch_seconds, lambda: deadline_watch(db, settings))
+    indicators = PeriodicJob("indicators-766", settings.indicators_refresh_seconds,
+                             lambda: refresh_indicators(db, settings))
+    run_worker(settings, outbox=outbox, inbox=inbox, subscription=SUBSCRIPTION, jobs=[watch, indicators])
 
 
 if __name__ == "__main__":

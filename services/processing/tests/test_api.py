@@ -53,3 +53,33 @@ def test_health_openapi_and_metrics_are_served(client, db):
     assert client.get("/openapi.json").get_json()["info"]["title"].startswith("Mot Cua processing")
     assert client.get("/docs").status_code == 200
     assert b"motcua_http_requests_total" in client.get("/metrics").data
+
+
+def test_the_queue_filters_and_puts_overdue_first_then_by_due_date(client, headers, make_case):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    late = make_case(status="in_review", assignee="s-1", due_at=now - timedelta(days=1),
+                     received_at=now - timedelta(days=5))
+    soon = make_case(status="received", due_at=now + timedelta(days=1), received_at=now - timedelta(days=2))
+    later = make_case(status="in_review", assignee="s-1", due_at=now + timedelta(days=5),
+                      received_at=now - timedelta(days=1), procedure_code="2.001218.H38")
+    waiting = make_case(status="submitted")
+    make_case(status="in_review", agency="000.00.07.H56", due_at=now - timedelta(days=3))
+
+    def codes(query=""):
+        body = client.get(f"/v1/dossiers{query}", headers=headers("leader")).get_json()
+        return [item["code"] for item in body["items"]], body["total"]
+
+    assert codes() == ([late, soon, later, waiting], 4)
+    assert codes("?overdue=true") == ([late], 1)
+    assert codes("?overdue=false")[0] == [soon, later, waiting]
+    assert codes("?assignee=s-1") == ([late, later], 2)
+    assert codes("?procedure=2.001218.H38") == ([later], 1)
+    today = now.astimezone(timezone(timedelta(hours=7))).date()
+    assert codes(f"?received_from={today - timedelta(days=2)}&received_to={today}")[0] == [soon, later]
+    assert codes("?per_page=2&page=2") == ([later, waiting], 4)
+    items = client.get("/v1/dossiers", headers=headers("leader")).get_json()["items"]
+    assert items[0]["overdue"] is True and items[0]["status_code"] == 4
+    assert items[0]["allowed_actions"] == []  # past due: no apology any more; nothing submitted to sign
+    assert items[1]["allowed_actions"] == ["assign", "apologize"]

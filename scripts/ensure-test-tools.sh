@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# scripts/ensure-test-tools.sh: the programs `make test` checks the deployment files with, installed from
+# Debian's packages when missing (a fresh machine has none of them): promtool (package prometheus) for the
+# alert rules and their unit tests. Installing the package does not start a Prometheus server.
+set -euo pipefail
+
+sudo=
+[[ $(id -u) -eq 0 ]] || sudo=sudo
+missing=()
+command -v promtool >/dev/null || missing+=(prometheus)
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+if ! command -v apt-get >/dev/null; then
+  echo "missing test tools (${missing[*]}) and no apt-get to install them" >&2
+  exit 1
+fi
+echo "installing test tools: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
