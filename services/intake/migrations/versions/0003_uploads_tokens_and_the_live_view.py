@@ -1,7 +1,7 @@
 """Uploads, several access tokens per dossier, the live citizen's view, supplements, ratings, filing limits.
 
 Revision ID: 0003
-Revises: 0002
+Revises: k0002
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 from servicekit.tables import BigId, UTCDateTime
 
 revision = "0003"
-down_revision = "0002"
+down_revision = "k0002"
 branch_labels = None
 depends_on = None
 
