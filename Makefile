@@ -8,14 +8,14 @@ STAMP    := $(VENV)/.installed
 SERVICES := intake processing payment postal notify
 # Every package is importable through one .pth file instead of editable installs:
 # nothing to build, and a new service is one more line here.
-PTH_DIRS := libs/servicekit $(addprefix services/,$(SERVICES)) simulators .
+PTH_DIRS := libs/servicekit $(addprefix services/,$(SERVICES)) simulators portal .
 SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 
 ROLE   ?= clerk
 AGENCY ?=
 SUB    ?= dev-$(ROLE)
 
-.PHONY: help venv broker tools migrate run up down test bench token demo clean
+.PHONY: help venv broker tools portal-assets migrate run up down test bench token demo clean
 
 help:
 	@echo "make run | test | up | down | demo | bench | token ROLE=clerk AGENCY=<code> [SUB=<id>] | migrate | clean"
@@ -43,6 +43,15 @@ broker:
 tools:
 	@scripts/ensure-test-tools.sh
 
+# The portal's CSS, fonts and scripts, compiled from the locked npm packages (portal/package-lock.json) into
+# portal/portal/static/dist; rebuilt only when the lock, the build script or the stylesheet changed.
+PORTAL_DIST := portal/portal/static/dist/portal.css
+portal-assets: $(PORTAL_DIST)
+
+$(PORTAL_DIST): portal/package-lock.json portal/build-assets.mjs portal/assets/portal.scss
+	@command -v npm >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends nodejs npm; }
+	cd portal && npm ci --no-audit --no-fund --loglevel=error && node build-assets.mjs
+
 # Metric files of dead processes would be summed into the next run's counters, so var/prom
 # starts empty, unless a background suite is still writing there.
 migrate: venv
@@ -51,18 +60,18 @@ migrate: venv
 	else for s in $(SERVICES); do rm -rf var/prom/$$s && mkdir -p var/prom/$$s; done; fi
 	@for s in $(SERVICES); do echo "migrate $$s"; $(PY) -m $$s.manage migrate || exit 1; done
 
-run: venv broker migrate
+run: venv broker portal-assets migrate
 	@scripts/suite.sh urls
 	exec $(VENV)/bin/honcho -f deploy/Procfile start
 
-up: venv broker migrate
+up: venv broker portal-assets migrate
 	@scripts/suite.sh start
 	@scripts/wait-ready.sh
 
 down:
 	@scripts/suite.sh stop
 
-test: venv broker tools
+test: venv broker tools portal-assets
 	@scripts/test.sh
 
 bench: venv broker

@@ -27,6 +27,9 @@ PROCFILE = ROOT / "deploy" / "Procfile"
 
 SERVICES = ("intake", "processing", "payment", "postal", "notify")
 SIMULATORS = ("bank", "postal-operator", "sms-gateway", "dvcqg")
+# Front ends: web processes with no worker and no database migration of their own.
+FRONTENDS = ("portal",)
+FRONTEND_PORTS = {"portal": 8000}
 SERVICE_PORTS = {"intake": 8001, "processing": 8002, "payment": 8003, "postal": 8004, "notify": 8005}
 SIMULATOR_PORTS = {"bank": 8101, "postal-operator": 8102, "sms-gateway": 8103, "dvcqg": 8104}
 # The simulators read their port and database from these variables (motcua_sims.*.main).
@@ -177,17 +180,19 @@ class Suite:
         services: tuple[str, ...] | list[str] = SERVICES,
         simulators: tuple[str, ...] | list[str] = SIMULATORS,
         *,
+        frontends: tuple[str, ...] | list[str] = (),
         start_timeout: float = 60.0,
         stop_timeout: float = 15.0,
         process_env: dict[str, dict[str, str]] | None = None,
     ):
-        unknown = (set(services) - set(SERVICES)) | (set(simulators) - set(SIMULATORS))
+        unknown = (set(services) - set(SERVICES)) | (set(simulators) - set(SIMULATORS)) | (set(frontends) - set(FRONTENDS))
         if unknown:
             raise ValueError(f"unknown services or simulators: {sorted(unknown)}")
         self.base_dir = Path(base_dir).resolve()
         self.port_offset = port_offset
         self.services = tuple(services)
         self.simulators = tuple(simulators)
+        self.frontends = tuple(frontends)
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.var_dir = self.base_dir / "var"
@@ -201,7 +206,7 @@ class Suite:
                 raise SuiteError(f"deploy/Procfile has no entry {name!r}")
             env = dict(self.env)
             service, _, role = name.rpartition("-")
-            if role in ("web", "worker"):
+            if role in ("web", "worker") and service in SERVICE_PORTS:
                 # A fresh multiprocess directory per service: counters of an earlier run must not add up here.
                 env["PROMETHEUS_MULTIPROC_DIR"] = str(self.var_dir / "prom" / service)
             env.update((process_env or {}).get(name, {}))
@@ -213,13 +218,15 @@ class Suite:
     # ---- layout --------------------------------------------------------------------------------
     def process_names(self) -> list[str]:
         names = [f"{s}-{role}" for s in self.services for role in ("web", "worker")]
-        return names + list(self.simulators)
+        return names + list(self.simulators) + [f"{f}-web" for f in self.frontends]
 
     def port(self, name: str) -> int:
         if name in SERVICE_PORTS:
             return SERVICE_PORTS[name] + self.port_offset
         if name in SIMULATOR_PORTS:
             return SIMULATOR_PORTS[name] + self.port_offset
+        if name in FRONTEND_PORTS:
+            return FRONTEND_PORTS[name] + self.port_offset
         raise KeyError(name)
 
     def url(self, name: str, path: str = "") -> str:
@@ -236,7 +243,8 @@ class Suite:
         # Settings a developer's shell may carry for `make run` must not leak into a private suite.
         for key in list(env):
             if key.startswith(tuple(f"{s.upper()}_" for s in SERVICE_PORTS)) or key.startswith(
-                ("BANK_SIM_", "POSTAL_SIM_", "SMS_GATEWAY_", "DVCQG_SIM_", "MOTCUA_FAULT", "PROMETHEUS_MULTIPROC_DIR")
+                ("BANK_SIM_", "POSTAL_SIM_", "SMS_GATEWAY_", "DVCQG_SIM_", "PORTAL_", "MOTCUA_PORTAL_URL", "MOTCUA_FAULT",
+                 "PROMETHEUS_MULTIPROC_DIR")
             ):
                 del env[key]
         port = self.port
@@ -249,6 +257,11 @@ class Suite:
             "BANK_SIM_CALLBACK_URL": self.url("payment", "/v1/gateway/callbacks"),
             "PAYMENT_BANK_URL": self.url("bank"),
             "POSTAL_SIM_CALLBACK_URL": self.url("postal", "/v1/carrier/events"),
+            "PORTAL_PORT": str(port("portal")),
+            "PORTAL_INTAKE_URL": self.url("intake"),
+            "PORTAL_PROCESSING_URL": self.url("processing"),
+            "PORTAL_SESSION_DB": str(self.var_dir / "data" / "portal-sessions.db"),
+            "MOTCUA_PORTAL_URL": self.url("portal"),
         })
         for service in SERVICE_PORTS:
             prefix = service.upper()
@@ -291,7 +304,8 @@ class Suite:
             raise
 
     def _check_ports(self) -> None:
-        busy = [f"{name}:{self.port(name)}" for name in (*self.services, *self.simulators) if port_in_use(self.port(name))]
+        busy = [f"{name}:{self.port(name)}" for name in (*self.services, *self.simulators, *self.frontends)
+                if port_in_use(self.port(name))]
         if busy:
             raise SuiteError(f"ports already in use (another suite or `make up`?): {', '.join(busy)}")
 
@@ -343,7 +357,7 @@ class Suite:
 
     def _is_ready(self, name: str) -> bool:
         service, _, role = name.rpartition("-")
-        if role == "web" and service in SERVICE_PORTS:
+        if role == "web" and (service in SERVICE_PORTS or service in FRONTEND_PORTS):
             return http_status(self.url(service, "/readyz")) == 200
         if role == "worker" and service in SERVICE_PORTS:
             events = {line.get("event") for line in self.log_events(name)}

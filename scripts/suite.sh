@@ -10,6 +10,8 @@ pid() { [[ -s $PIDFILE ]] && cat "$PIDFILE"; }
 running() { local p; p=$(pid) && kill -0 "$p" 2>/dev/null; }
 
 urls() {
+  echo "Portal (citizens; officers sign in at /can-bo/dang-nhap in development):"
+  printf '  %-16s http://127.0.0.1:%s/\n' portal "${PORTAL_PORT:-8000}"
   echo "Mot Cua services (OpenAPI at /docs):"
   local s p
   for s in intake:${INTAKE_PORT:-8001} processing:${PROCESSING_PORT:-8002} payment:${PAYMENT_PORT:-8003} \

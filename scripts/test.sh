@@ -18,6 +18,21 @@ fi
 echo "== import contracts"
 .venv/bin/lint-imports
 
-echo "== pytest"
+# Two phases. The fast tests run on both cores (pytest-xdist, one file per worker so a file's fixtures
+# stay together); the slow ones (a whole suite of processes, a private RabbitMQ node killed under load,
+# browsers) run one at a time after them, since each already keeps both cores busy and some measure
+# time. `PYTEST_ARGS` goes to both phases; `SKIP_SLOW=1` runs only the first (CI runs both).
 read -r -a pytest_args <<<"${PYTEST_ARGS:-}"
-.venv/bin/pytest "${pytest_args[@]}"
+workers=${PYTEST_WORKERS:-2}
+echo "== pytest: fast tests on $workers workers"
+rc=0
+.venv/bin/pytest -m "not slow" -n "$workers" --dist loadfile "${pytest_args[@]}" || rc=$?
+if [[ ${SKIP_SLOW:-0} != 1 ]]; then
+  echo "== pytest: slow tests, one at a time"
+  slow_rc=0
+  .venv/bin/pytest -m slow "${pytest_args[@]}" || slow_rc=$?
+  # No test selected (exit 5) is not a failure of this phase.
+  [[ $slow_rc -eq 5 ]] && slow_rc=0
+  [[ $rc -eq 0 ]] && rc=$slow_rc
+fi
+exit $rc

@@ -15,6 +15,7 @@ urls=(
   "http://127.0.0.1:${POSTAL_SIM_PORT:-8102}/healthz"
   "http://127.0.0.1:${SMS_GATEWAY_PORT:-8103}/healthz"
   "http://127.0.0.1:${DVCQG_SIM_PORT:-8104}/healthz"
+  "http://127.0.0.1:${PORTAL_PORT:-8000}/readyz"
 )
 
 # Prints the URLs that do not answer 200 yet; no proxy, since an http_proxy must not see 127.0.0.1.

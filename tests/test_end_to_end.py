@@ -1,4 +1,5 @@
 """One dossier through the running suite: filed at intake, seen by processing, payment, postal and notify, one SMS out."""
+import re
 import time
 import uuid
 
@@ -67,3 +68,20 @@ def test_a_filed_dossier_reaches_every_service_within_ten_seconds_and_sends_one_
     assert support.metric_sum(suite, "intake", "motcua_dossiers_submitted_total") >= 1
     assert support.consumed(suite, "notify", "ok", "dossier.submitted.v1") >= 1
     assert support.consumed(suite, "processing", "ok", "dossier.submitted.v1") >= 1
+
+
+def test_the_portal_serves_the_real_catalogue_and_tracks_a_real_dossier(vhost_url, start_suite, support):
+    """The portal against the real intake: the procedure page, then the dossier found by its code and ID number."""
+    suite = start_suite({"MOTCUA_AMQP_URL": vhost_url}, PORT_OFFSET + 5, frontends=("portal",))
+    filer = support.Filer(suite)
+    page = support.session().get(suite.url("portal", f"/thu-tuc/{support.PROCEDURE}"), timeout=10)
+    assert page.status_code == 200 and filer.procedure["name"] in page.text
+    filed = filer.file(support.phone_for(2), str(uuid.uuid4()))
+    assert filed.status_code == 201, filed.text
+    code = filed.json()["code"]
+    browser = support.session()
+    form = browser.get(suite.url("portal", "/tra-cuu"), timeout=10)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    found = browser.post(suite.url("portal", "/tra-cuu"), timeout=10,
+                         data={"csrf_token": token, "code": code, "id_number": "001190012345"})
+    assert found.status_code == 200 and code in found.text, found.text[:2000]

@@ -6,8 +6,10 @@ import unicodedata
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from servicekit import fields as kit_fields
 from servicekit.events import rfc3339
 from servicekit.text import normalize_phone
+from servicekit.web import PageArgs
 
 from .events import APPLICANT_TYPES, CHANNELS, DELIVERY_METHODS, FEE_MODES, LEVELS, NOTIFY_CHANNELS
 
@@ -31,24 +33,21 @@ def refuse_hidden_characters(text: str, *, multiline: bool = False) -> None:
             raise ValidationError(_REFUSED_MESSAGE)
 
 
-class Text(fields.String):
-    """Text from outside: NFC-normalised, surrounding whitespace dropped, control / NUL / bidirectional and
-    other invisible characters refused; blank counts as missing for required fields. `multiline` allows
-    line breaks (free text such as a note)."""
+class Text(kit_fields.Text):
+    """Text from outside: surrounding whitespace dropped and blank counted as missing (the kit's Text),
+    NFC-normalised, control / NUL / bidirectional and other invisible characters refused. `multiline`
+    allows line breaks (free text such as a note)."""
 
     def __init__(self, *args, multiline: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.multiline = multiline
 
     def _deserialize(self, value, attr, data, **kwargs):
-        raw = super()._deserialize(value, attr, data, **kwargs)
+        text = super()._deserialize(value, attr, data, **kwargs)
         if self.multiline:
-            raw = raw.replace("\r\n", "\n")
-        refuse_hidden_characters(raw, multiline=self.multiline)
-        text = unicodedata.normalize("NFC", raw).strip()
-        if not text and self.required:
-            raise ValidationError("Không được để trống (must not be blank)")
-        return text or None
+            text = text.replace("\r\n", "\n")
+        refuse_hidden_characters(text, multiline=self.multiline)
+        return unicodedata.normalize("NFC", text)
 
 
 # A person's name as it may reach an SMS: letters (any script, with their marks), spaces and . ' -
@@ -83,12 +82,10 @@ class UtcTime(fields.DateTime):
 
 
 # ---- catalogue ----------------------------------------------------------------------------------
-class ProcedureQuerySchema(Schema):
+class ProcedureQuerySchema(PageArgs):
     q = fields.String(validate=validate.Length(max=200))
     agency = fields.String()
     level = fields.String(validate=validate.OneOf(LEVELS))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class AgencySchema(Schema):

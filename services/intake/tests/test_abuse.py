@@ -114,6 +114,9 @@ def test_hidden_and_control_characters_are_refused_in_every_text_field(db, file_
             target = target[part]
         target[path[-1]] = "Nguyễn" + HIDDEN[name] + "Văn"
         response = file_dossier(body)
+        if name == "NUL":  # the kit's JSON loader refuses it before any field is read (PostgreSQL cannot store it)
+            assert response.status_code == 400 and "NUL" in str(response.get_json()["errors"]), (path, response.get_json())
+            continue
         assert response.status_code == 422, (name, path, response.get_json())
         errors = response.get_json()["errors"]["json"]
         for part in path:
@@ -126,9 +129,12 @@ def test_hidden_and_control_characters_are_refused_in_every_text_field(db, file_
 def test_hidden_characters_are_refused_in_lookup_and_the_citizens_free_text(name, client, file_dossier):
     filed = file_dossier().get_json()
     lookup = client.post("/v1/dossiers/lookup", json={"code": filed["code"] + HIDDEN[name], "id_number": "001190012345"})
-    assert lookup.status_code == 422
     withdrawal = client.post(f"/v1/dossiers/{filed['code']}/withdrawal", json={"reason": "Nộp" + HIDDEN[name] + "nhầm"},
                              headers={"Authorization": f"Bearer {filed['access_token']}"})
+    if name == "NUL":  # refused by the kit's JSON loader
+        assert lookup.status_code == withdrawal.status_code == 400
+        return
+    assert lookup.status_code == 422
     assert withdrawal.status_code == 422 and "reason" in withdrawal.get_json()["errors"]["json"]
 
 

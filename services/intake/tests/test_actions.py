@@ -116,7 +116,8 @@ def test_a_supplement_with_an_upload_already_attached_is_a_422_naming_it(db, fil
 def test_supplement_bodies_are_checked(act):
     assert act("supplements", {"documents": []}).status_code == 422
     assert act("supplements", {"documents": [{"code": "X", "upload_id": "y"}], "extra": 1}).status_code == 422
-    assert act("supplements", {"documents": [{"code": "X", "upload_id": "y"}], "note": "a\x00b"}).status_code == 422
+    assert act("supplements", {"documents": [{"code": "X", "upload_id": "y"}], "note": "a\u202eb"}).status_code == 422
+    assert act("supplements", {"documents": [{"code": "X", "upload_id": "y"}], "note": "a\x00b"}).status_code == 400
 
 
 # ---- withdrawal --------------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The citizen portal and the officer console: server-rendered pages over intake's and processing's public APIs."""
