@@ -16,28 +16,12 @@ from servicekit.topology import EVENTS_EXCHANGE
 SERVICES = gen_events_doc.SERVICES
 TYPE_NAME = re.compile(r"^[a-z_]+(\.[a-z_]+)+\.v\d+$")
 # Types a service consumes that come from outside the suite (none so far): type -> who publishes them.
-EXTERNAL = {
-    "dossier.rated.v1": "pending: intake branch",
-    "dossier.supplemented.v1": "pending: intake branch",
-    "dossier.withdrawal_requested.v1": "pending: intake branch",
-}
+EXTERNAL = {}
 # Types no service needs to act on: type -> why.
 UNCONSUMED = {}
 # Types DESIGN.md says another service consumes, whose consumer has not been written yet: type -> who should.
 # The test fails when a new type goes unread, and also when one of these gains its consumer (then drop it here).
-AWAITING_CONSUMER = {
-    "dossier.approval_requested.v1": "intake",
-    "dossier.approved.v1": "intake",
-    "dossier.due_soon.v1": "intake",
-    "dossier.payment_received.v1": "intake",
-    "dossier.payment_required.v1": "intake",
-    "dossier.supplement_received.v1": "intake",
-    "dossier.withdrawal_refused.v1": "intake",
-    "payment.cancelled.v1": "intake (citizen timeline)",
-    "payment.failed.v1": "intake (citizen timeline)",
-    "shipment.cancelled.v1": "intake (timeline)",
-    "shipment.progressed.v1": "intake (timeline)",
-}
+AWAITING_CONSUMER = {}
 
 
 def events_module(service):

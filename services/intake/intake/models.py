@@ -55,11 +55,92 @@ dossiers = sa.Table(
     sa.Column("notify_channels", sa.JSON, nullable=False),
     sa.Column("channel", sa.String(10), nullable=False),
     sa.Column("status", sa.String(30), nullable=False),
-    sa.Column("access_token_hash", sa.String(64), nullable=False),  # sha256 hex; the token itself is never stored
     sa.Column("fee_procedure_vnd", sa.Integer, nullable=False),
     sa.Column("fee_postal_vnd", sa.Integer, nullable=False),
     sa.Column("submitted_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # The procedure as filed, for the appointment slip (null on dossiers filed before 0003).
+    sa.Column("agency_name", sa.Text),
+    sa.Column("processing_days", sa.Integer),
+    sa.Column("fee_mode", sa.String(10)),
+    sa.Column("filed_by", sa.String(100)),  # the clerk's `sub` for a counter filing
+    # The read model processing's events keep current. `last_seq` is the highest processing seq applied:
+    # an event at or below it changes no field (an older event never moves the view back).
+    sa.Column("last_seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("received_at", UTCDateTime),
+    sa.Column("due_at", UTCDateTime),
+    sa.Column("completed_at", UTCDateTime),
+    # The citizen's request to withdraw: requested, then refused or accepted by processing.
+    sa.Column("withdrawal_status", sa.String(20)),
+    sa.Column("withdrawal_reason", sa.Text),
+    sa.Column("withdrawal_requested_at", UTCDateTime),
+    sa.Column("withdrawal_answer", sa.Text),
+)
+
+# Access tokens of a dossier: several may be live at once (the filing's, and one per lookup), each with an
+# expiry, each revocable. Only the SHA-256 is kept. A lookup adds a token and never revokes the others, so
+# knowing a code and ID number cannot lock the citizen out, and a replayed filing's token stays valid.
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("dossier_code", sa.String(40), sa.ForeignKey("dossiers.code"), nullable=False, index=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(10), nullable=False),  # filing | lookup
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+# Files handed in before filing (or for a supplement). The bytes live under INTAKE_UPLOADS_DIR named by
+# `id`; a row with no dossier_code is unattached and removed after INTAKE_UPLOAD_MAX_AGE_HOURS.
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("content_type", sa.String(40), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("dossier_code", sa.String(40), index=True),
+    sa.Column("attached_at", UTCDateTime),
+)
+
+# Supplement requests processing opened (form 02): open until processing resumes or closes the dossier;
+# `answered_at` is when the citizen sent the supplement.
+supplement_requests = sa.Table(
+    "supplement_requests",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("dossier_code", sa.String(40), sa.ForeignKey("dossiers.code"), nullable=False),
+    sa.Column("request_no", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("documents", sa.JSON, nullable=False),  # [{code, name}]
+    sa.Column("deadline", sa.String(10), nullable=False),  # YYYY-MM-DD
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("answered_at", UTCDateTime),
+    sa.Column("closed_at", UTCDateTime),
+    sa.UniqueConstraint("dossier_code", "request_no", name="uq_supplement_requests_dossier_no"),
+)
+
+ratings = sa.Table(
+    "ratings",
+    metadata,
+    sa.Column("dossier_code", sa.String(40), sa.ForeignKey("dossiers.code"), primary_key=True),  # once per dossier
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("rated_at", UTCDateTime, nullable=False),
+)
+
+# Filing limits per client address and per phone number, in a fixed window from the first hit; in the
+# database so the limit holds across gunicorn workers and hosts.
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("bucket", sa.String(120), primary_key=True),
+    sa.Column("window_started_at", UTCDateTime, nullable=False),
+    sa.Column("hits", sa.Integer, nullable=False),
 )
 
 # Circular 01/2018 art. 19: the dossier code's last part counts per receiving unit per day. One row per
@@ -80,6 +161,9 @@ dossier_timeline = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("status", sa.String(30), nullable=False),
     sa.Column("note", sa.Text),
+    # What made the entry (e.g. "seq:4", "payment:MCK7..:paid"): a republished event adds no second entry.
+    sa.Column("event_key", sa.String(120)),
+    sa.UniqueConstraint("dossier_code", "event_key", name="uq_dossier_timeline_event"),
 )
 
 # The citizen's read model of payment: one row per payment order payment.requested.v1 announces, keyed by
@@ -96,6 +180,8 @@ dossier_payments = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("requested_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("paid_at", UTCDateTime),
+    sa.Column("refunded_at", UTCDateTime),
 )
 
 # The citizen's read model of postal shipments, keyed by tracking number (later shipment.* events name it).
@@ -110,6 +196,7 @@ dossier_shipments = sa.Table(
     sa.Column("status", sa.String(30), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("last_event_at", UTCDateTime),  # time of the latest report applied; an older one is ignored
 )
 
 # Misses of "find my dossier by code and ID number", per client IP, in a fixed window from the first miss.

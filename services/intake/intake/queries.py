@@ -7,8 +7,9 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import (agencies, dossier_payments, dossier_sequences, dossier_shipments, dossier_timeline, dossiers,
-                     lookup_limits, procedures)
+from .models import (access_tokens, agencies, dossier_payments, dossier_sequences, dossier_shipments,
+                     dossier_timeline, dossiers, lookup_limits, procedures, rate_limits, ratings, supplement_requests,
+                     uploads)
 
 
 def _insert(conn: Connection, table: sa.Table):
@@ -103,6 +104,23 @@ def insert_timeline(conn: Connection, **values) -> None:
     conn.execute(_INSERT_TIMELINE, values)
 
 
+def insert_timeline_once(conn: Connection, **values) -> bool:
+    """A timeline entry keyed by what made it (`event_key`): a republished event adds no second one."""
+    stmt = _insert(conn, dossier_timeline).values(**values).on_conflict_do_nothing(
+        index_elements=[dossier_timeline.c.dossier_code, dossier_timeline.c.event_key])
+    return conn.execute(stmt).rowcount == 1
+
+
+def update_dossier(conn: Connection, code: str, *where, **values) -> bool:
+    """UPDATE one dossier when every condition in `where` holds; True when it changed."""
+    return conn.execute(dossiers.update().where(dossiers.c.code == code, *where).values(**values)).rowcount == 1
+
+
+def advance_dossier(conn: Connection, code: str, seq: int, **values) -> bool:
+    """Apply processing's news when `seq` is newer than the last applied; False for an older (or same) event."""
+    return update_dossier(conn, code, dossiers.c.last_seq < seq, last_seq=seq, **values)
+
+
 def get_dossier(conn: Connection, code: str):
     return conn.execute(sa.select(dossiers).where(dossiers.c.code == code)).first()
 
@@ -112,14 +130,161 @@ def get_dossier_status(conn: Connection, code: str) -> str | None:
 
 
 def list_timeline(conn: Connection, code: str):
+    # By the moment each step happened: an event that arrives late still lands in its place.
     return conn.execute(
         sa.select(dossier_timeline.c.at, dossier_timeline.c.status, dossier_timeline.c.note)
-        .where(dossier_timeline.c.dossier_code == code).order_by(dossier_timeline.c.id)
+        .where(dossier_timeline.c.dossier_code == code).order_by(dossier_timeline.c.at, dossier_timeline.c.id)
     ).all()
 
 
-def set_access_token_hash(conn: Connection, code: str, token_hash: str, moment: datetime) -> None:
-    conn.execute(dossiers.update().where(dossiers.c.code == code).values(access_token_hash=token_hash, updated_at=moment))
+# ---- access tokens --------------------------------------------------------------------------------
+_INSERT_TOKEN = access_tokens.insert()
+
+
+def insert_access_token(conn: Connection, **values) -> None:
+    conn.execute(_INSERT_TOKEN, values)
+
+
+def find_live_token(conn: Connection, code: str, token_hash: str, moment: datetime):
+    """The token row when `token_hash` is a live token of dossier `code` (not revoked, not expired)."""
+    return conn.execute(
+        sa.select(access_tokens.c.id, access_tokens.c.kind)
+        .where(access_tokens.c.token_hash == token_hash, access_tokens.c.dossier_code == code,
+               access_tokens.c.revoked_at.is_(None), access_tokens.c.expires_at > moment)
+    ).first()
+
+
+def revoke_surplus_lookup_tokens(conn: Connection, code: str, keep: int, moment: datetime) -> int:
+    """Revoke the dossier's live lookup tokens beyond the newest `keep`; the filing token is never touched."""
+    live = conn.execute(
+        sa.select(access_tokens.c.id).where(access_tokens.c.dossier_code == code, access_tokens.c.kind == "lookup",
+                                           access_tokens.c.revoked_at.is_(None), access_tokens.c.expires_at > moment)
+        .order_by(access_tokens.c.id.desc())
+    ).scalars().all()
+    surplus = live[keep:]
+    if surplus:
+        conn.execute(access_tokens.update().where(access_tokens.c.id.in_(surplus)).values(revoked_at=moment))
+    return len(surplus)
+
+
+def revoke_tokens(conn: Connection, code: str, moment: datetime, *, token_id: int | None = None,
+                  kind: str | None = None) -> int:
+    where = [access_tokens.c.dossier_code == code, access_tokens.c.revoked_at.is_(None)]
+    if token_id is not None:
+        where.append(access_tokens.c.id == token_id)
+    if kind is not None:
+        where.append(access_tokens.c.kind == kind)
+    return conn.execute(access_tokens.update().where(*where).values(revoked_at=moment)).rowcount
+
+
+# ---- uploads ----------------------------------------------------------------------------------------
+def insert_upload(conn: Connection, **values) -> None:
+    conn.execute(uploads.insert(), values)
+
+
+# Built once: statement construction costs more than running it on the filing path.
+_GET_UPLOADS = sa.select(uploads.c.id, uploads.c.filename, uploads.c.sha256, uploads.c.size,
+                         uploads.c.dossier_code).where(uploads.c.id.in_(sa.bindparam("ids", expanding=True)))
+_ATTACH_UPLOADS = (uploads.update()
+                   .where(uploads.c.id.in_(sa.bindparam("ids", expanding=True)), uploads.c.dossier_code.is_(None))
+                   .values(dossier_code=sa.bindparam("code"), attached_at=sa.bindparam("moment")))
+
+
+def get_uploads(conn: Connection, ids: list[str]) -> dict:
+    if not ids:
+        return {}
+    return {row.id: row for row in conn.execute(_GET_UPLOADS, {"ids": ids})}
+
+
+def attach_uploads(conn: Connection, code: str, documents: list[dict], moment: datetime) -> int:
+    """Attach each upload to the dossier, only if still unattached; returns how many (the dossier's
+    `documents` says which document each upload is).
+
+    The `dossier_code IS NULL` condition makes a concurrent filing with the same upload attach fewer rows
+    (PostgreSQL re-checks it after the other transaction commits; SQLite serialises writers).
+    """
+    if not documents:
+        return 0
+    return conn.execute(_ATTACH_UPLOADS, {"ids": [doc["upload_id"] for doc in documents], "code": code,
+                                          "moment": moment}).rowcount
+
+
+def delete_stale_uploads(conn: Connection, cutoff: datetime, limit: int = 500) -> list[str]:
+    """Remove rows of uploads never attached and older than `cutoff`; returns their ids (files go after commit)."""
+    ids = conn.execute(
+        sa.select(uploads.c.id).where(uploads.c.dossier_code.is_(None), uploads.c.created_at < cutoff).limit(limit)
+    ).scalars().all()
+    if ids:
+        # Re-checked in the DELETE: an upload attached since the SELECT stays.
+        conn.execute(uploads.delete().where(uploads.c.id.in_(ids), uploads.c.dossier_code.is_(None)))
+        still = set(conn.execute(sa.select(uploads.c.id).where(uploads.c.id.in_(ids))).scalars().all())
+        ids = [i for i in ids if i not in still]
+    return ids
+
+
+# ---- supplement requests, ratings ---------------------------------------------------------------------
+def insert_supplement_request(conn: Connection, **values) -> bool:
+    stmt = _insert(conn, supplement_requests).values(**values).on_conflict_do_nothing(
+        index_elements=[supplement_requests.c.dossier_code, supplement_requests.c.request_no])
+    return conn.execute(stmt).rowcount == 1
+
+
+def get_open_supplement_request(conn: Connection, code: str):
+    return conn.execute(
+        sa.select(supplement_requests).where(supplement_requests.c.dossier_code == code,
+                                             supplement_requests.c.closed_at.is_(None))
+        .order_by(supplement_requests.c.request_no.desc()).limit(1)
+    ).first()
+
+
+def close_supplement_requests(conn: Connection, code: str, moment: datetime, *, below_no: int | None = None) -> None:
+    where = [supplement_requests.c.dossier_code == code, supplement_requests.c.closed_at.is_(None)]
+    if below_no is not None:
+        where.append(supplement_requests.c.request_no < below_no)
+    conn.execute(supplement_requests.update().where(*where).values(closed_at=moment))
+
+
+def mark_supplement_answered(conn: Connection, request_id: int, moment: datetime) -> bool:
+    return conn.execute(
+        supplement_requests.update().where(supplement_requests.c.id == request_id,
+                                           supplement_requests.c.answered_at.is_(None),
+                                           supplement_requests.c.closed_at.is_(None))
+        .values(answered_at=moment)
+    ).rowcount == 1
+
+
+def insert_rating(conn: Connection, **values) -> bool:
+    stmt = _insert(conn, ratings).values(**values).on_conflict_do_nothing(index_elements=[ratings.c.dossier_code])
+    return conn.execute(stmt).rowcount == 1
+
+
+def get_rating(conn: Connection, code: str):
+    return conn.execute(sa.select(ratings.c.score, ratings.c.comment, ratings.c.rated_at)
+                        .where(ratings.c.dossier_code == code)).first()
+
+
+# ---- rate limits ------------------------------------------------------------------------------------
+def hit_rate_limits(conn: Connection, buckets: list[str], moment: datetime, window: timedelta) -> dict:
+    """Count one hit in each bucket's window (a new window when the last has ended), in one statement.
+
+    Returns {bucket: (hits, window_started_at)}. The caller's transaction rolls back a refused request,
+    so a refusal does not add to the count.
+    """
+    if not buckets:
+        return {}
+    cutoff = moment - window
+    expired = rate_limits.c.window_started_at <= cutoff
+    stmt = _insert(conn, rate_limits).values([{"bucket": b, "window_started_at": moment, "hits": 1} for b in buckets])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[rate_limits.c.bucket],
+        set_={"hits": sa.case((expired, 1), else_=rate_limits.c.hits + 1),
+              "window_started_at": sa.case((expired, moment), else_=rate_limits.c.window_started_at)},
+    ).returning(rate_limits.c.bucket, rate_limits.c.hits, rate_limits.c.window_started_at)
+    return {row.bucket: (row.hits, row.window_started_at) for row in conn.execute(stmt)}
+
+
+def delete_ended_rate_limits(conn: Connection, cutoff: datetime) -> int:
+    return conn.execute(rate_limits.delete().where(rate_limits.c.window_started_at <= cutoff)).rowcount
 
 
 # ---- what other services report: payments and shipments ------------------------------------------------
@@ -130,10 +295,38 @@ def insert_payment(conn: Connection, **values) -> bool:
     return conn.execute(stmt).rowcount == 1
 
 
+def update_payment(conn: Connection, reference: str, from_statuses: tuple[str, ...], **values) -> bool:
+    """Move the order named by `reference` on, only from one of `from_statuses` (never back)."""
+    return conn.execute(
+        dossier_payments.update().where(dossier_payments.c.reference == reference,
+                                        dossier_payments.c.status.in_(from_statuses)).values(**values)
+    ).rowcount == 1
+
+
+def get_payment(conn: Connection, reference: str):
+    return conn.execute(sa.select(dossier_payments).where(dossier_payments.c.reference == reference)).first()
+
+
+def get_shipment(conn: Connection, tracking_no: str):
+    return conn.execute(sa.select(dossier_shipments).where(dossier_shipments.c.tracking_no == tracking_no)).first()
+
+
+def update_shipment(conn: Connection, tracking_no: str, status: str, at: datetime, terminal: tuple[str, ...],
+                    moment: datetime) -> bool:
+    """Apply a carrier report unless the shipment already reached an end state or a later report was applied."""
+    return conn.execute(
+        dossier_shipments.update().where(
+            dossier_shipments.c.tracking_no == tracking_no,
+            dossier_shipments.c.status.not_in(terminal),
+            sa.or_(dossier_shipments.c.last_event_at.is_(None), dossier_shipments.c.last_event_at <= at),
+        ).values(status=status, last_event_at=at, updated_at=moment)
+    ).rowcount == 1
+
+
 def get_latest_payment(conn: Connection, code: str):
     return conn.execute(
         sa.select(dossier_payments.c.status, dossier_payments.c.amount_vnd, dossier_payments.c.qr_payload,
-                  dossier_payments.c.expires_at)
+                  dossier_payments.c.expires_at, dossier_payments.c.paid_at, dossier_payments.c.refunded_at)
         .where(dossier_payments.c.dossier_code == code).order_by(dossier_payments.c.id.desc()).limit(1)
     ).first()
 

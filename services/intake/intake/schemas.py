@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
@@ -12,27 +13,61 @@ from servicekit.web import PageArgs
 
 from .events import APPLICANT_TYPES, CHANNELS, DELIVERY_METHODS, FEE_MODES, LEVELS, NOTIFY_CHANNELS
 
-CITIZEN_ID = re.compile(r"^\d{12}$")  # căn cước công dân: 12 digits
-TAX_CODE = re.compile(r"^\d{10}(?:-?\d{3})?$")  # 10 digits, or 13 for a branch (0123456789-001)
+# ASCII digits only: `\d` would let fullwidth (０１２…) and other scripts' digits through, and such a
+# dossier could then never be looked up by the number the citizen types.
+CITIZEN_ID = re.compile(r"^[0-9]{12}$")  # căn cước công dân: 12 digits
+TAX_CODE = re.compile(r"^[0-9]{10}(?:-?[0-9]{3})?$")  # 10 digits, or 13 for a branch (0123456789-001)
+_PHONE_CHARS = re.compile(r"^[0-9+ .\-()]+$")
+
+# Bidirectional controls (RLO/LRO/isolates, LRM/RLM/ALM) can make a name or address display as something
+# other than what is stored; they and every other format, control or private character are refused.
+_REFUSED_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
+_REFUSED_MESSAGE = "Chứa ký tự điều khiển hoặc ký tự ẩn không được phép (control, NUL or bidirectional characters)"
+
+
+def refuse_hidden_characters(text: str, *, multiline: bool = False) -> None:
+    for ch in text:
+        if multiline and ch == "\n":
+            continue
+        if unicodedata.category(ch) in _REFUSED_CATEGORIES:
+            raise ValidationError(_REFUSED_MESSAGE)
 
 
 class Text(kit_fields.Text):
-    """A string with surrounding whitespace dropped; blank counts as missing for required fields."""
+    """Text from outside: surrounding whitespace dropped and blank counted as missing (the kit's Text),
+    NFC-normalised, control / NUL / bidirectional and other invisible characters refused. `multiline`
+    allows line breaks (free text such as a note)."""
+
+    def __init__(self, *args, multiline: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.multiline = multiline
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not text and self.required:
-            raise ValidationError("Không được để trống (must not be blank)")
-        return text or None
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.multiline:
+            text = text.replace("\r\n", "\n")
+        refuse_hidden_characters(text, multiline=self.multiline)
+        return unicodedata.normalize("NFC", text)
+
+
+# A person's name as it may reach an SMS: letters (any script, with their marks), spaces and . ' -
+# only; no digits, links or symbols, so filing cannot carry a message of its own to any number.
+_PERSON_NAME = re.compile(r"^[^\W\d_]+(?:[ .'\-]+[^\W\d_]+)*\.?$")
+# A business or organisation name may also hold digits and a few signs (&, comma, parentheses).
+_ORGANISATION_NAME = re.compile(r"^[\w .,'&()\-]+$")
+_NAME_MESSAGE = ("Họ tên chỉ gồm chữ cái, dấu cách và các dấu . ' - "
+                 "(a person's name holds letters, spaces and . ' - only)")
 
 
 class Phone(fields.String):
-    """A Vietnamese mobile number, stored and sent on in 84… form."""
+    """A Vietnamese mobile number, stored and sent on in 84… form; ASCII digits only."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         raw = super()._deserialize(value, attr, data, **kwargs)
         if not raw.strip():
             return None
+        if not _PHONE_CHARS.match(raw.strip()):
+            raise ValidationError("Số điện thoại chỉ gồm chữ số 0-9 (ASCII digits only, e.g. 0912345678)")
         phone = normalize_phone(raw)
         if phone is None:
             raise ValidationError("Số điện thoại di động không hợp lệ (not a Vietnamese mobile number, e.g. 0912345678)")
@@ -98,6 +133,11 @@ class ApplicantSchema(Schema):
     @validates_schema(skip_on_field_errors=False)
     def _check(self, data, **kwargs):
         errors = {}
+        if "full_name" in data and data["full_name"]:
+            pattern = _PERSON_NAME if data.get("type") == "citizen" else _ORGANISATION_NAME
+            if not pattern.match(data["full_name"]) or (data.get("type") != "citizen" and "_" in data["full_name"]):
+                errors["full_name"] = [_NAME_MESSAGE if data.get("type") == "citizen" else
+                                       "Tên chỉ gồm chữ, số, dấu cách và . , ' & ( ) - (letters, digits, spaces, . , ' & ( ) -)"]
         if "type" in data and "id_number" in data:
             id_number = "".join(data["id_number"].split())
             if data["type"] == "citizen" and not CITIZEN_ID.match(id_number):
@@ -196,10 +236,12 @@ class TimelineEntrySchema(Schema):
 
 
 class PaymentViewSchema(Schema):
-    status = fields.String()
+    status = fields.String(metadata={"enum": ["pending", "paid", "expired", "cancelled", "refunded"]})
     amount_vnd = fields.Integer()
     qr_payload = fields.String(allow_none=True)
     expires_at = UtcTime(allow_none=True)
+    paid_at = UtcTime(allow_none=True)
+    refunded_at = UtcTime(allow_none=True)
 
 
 class DeliveryViewSchema(Schema):
@@ -208,10 +250,31 @@ class DeliveryViewSchema(Schema):
     status = fields.String(allow_none=True)
 
 
+class RequestedDocumentSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
 class SupplementRequestSchema(Schema):
+    request_no = fields.Integer()
     reason = fields.String()
-    documents = fields.List(fields.String())
-    deadline = fields.String()
+    documents = fields.List(fields.Nested(RequestedDocumentSchema))
+    deadline = fields.String(metadata={"description": "YYYY-MM-DD"})
+    requested_at = UtcTime()
+    answered_at = UtcTime(allow_none=True, metadata={"description": "when the citizen sent the supplement"})
+
+
+class WithdrawalViewSchema(Schema):
+    status = fields.String(metadata={"enum": ["requested", "accepted", "refused"]})
+    reason = fields.String()
+    requested_at = UtcTime()
+    answer = fields.String(allow_none=True, metadata={"description": "the agency's reason, once it answered"})
+
+
+class RatingViewSchema(Schema):
+    score = fields.Integer()
+    comment = fields.String(allow_none=True)
+    rated_at = UtcTime()
 
 
 class DossierViewSchema(Schema):
@@ -226,7 +289,10 @@ class DossierViewSchema(Schema):
     completed_at = UtcTime(allow_none=True)
     payment = fields.Nested(PaymentViewSchema, allow_none=True)
     delivery = fields.Nested(DeliveryViewSchema)
-    supplement_request = fields.Nested(SupplementRequestSchema, allow_none=True)
+    supplement_request = fields.Nested(SupplementRequestSchema, allow_none=True,
+                                       metadata={"description": "the open supplement request (form 02), if any"})
+    withdrawal = fields.Nested(WithdrawalViewSchema, allow_none=True)
+    rating = fields.Nested(RatingViewSchema, allow_none=True)
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
 
 
@@ -236,4 +302,66 @@ class LookupSchema(Schema):
 
 
 class LookupAnswerSchema(DossierViewSchema):
-    access_token = fields.String(metadata={"description": "a fresh token; the previous one no longer works"})
+    access_token = fields.String(metadata={"description": "a fresh token; tokens given before keep working"})
+
+
+# ---- uploads and the citizen's actions ------------------------------------------------------------
+class UploadedSchema(Schema):
+    id = fields.String(metadata={"description": "unguessable id to put in documents[].upload_id"})
+    filename = fields.String()
+    size = fields.Integer(metadata={"description": "bytes"})
+    sha256 = fields.String()
+    content_type = fields.String(metadata={"enum": ["application/pdf", "image/jpeg", "image/png"]})
+
+
+class UploadFormSchema(Schema):
+    file = fields.Raw(metadata={"type": "string", "format": "binary"})
+
+
+class SupplementSchema(Schema):
+    documents = fields.List(fields.Nested(DocumentRefSchema), required=True,
+                            validate=validate.Length(min=1, max=100))
+    note = Text(load_default=None, allow_none=True, multiline=True, validate=validate.Length(max=1000))
+
+
+class SupplementedSchema(Schema):
+    code = fields.String()
+    request_no = fields.Integer()
+    documents = fields.List(fields.Dict())
+    supplemented_at = UtcTime()
+
+
+class WithdrawalSchema(Schema):
+    reason = Text(required=True, multiline=True, validate=validate.Length(max=500))
+
+
+class RatingSchema(Schema):
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = Text(load_default=None, allow_none=True, multiline=True, validate=validate.Length(max=1000))
+
+
+class RevokeSchema(Schema):
+    scope = fields.String(required=True, validate=validate.OneOf(("current", "lookups")), metadata={
+        "description": "current: this (lookup) token stops working; lookups: every lookup token stops working "
+                       "(only with the filing token)"})
+
+
+class RevokedSchema(Schema):
+    revoked = fields.Integer()
+
+
+POSTAL_SERVICES = ("return", "collect")
+
+
+class PostalQuoteQuerySchema(Schema):
+    province = Text(required=True, validate=validate.Length(max=100))
+    commune = Text(required=True, validate=validate.Length(max=100))
+    weight_g = fields.Integer(load_default=100, validate=validate.Range(min=1, max=30_000))
+    service = fields.String(load_default="return", validate=validate.OneOf(POSTAL_SERVICES))
+
+
+class PostalQuoteSchema(Schema):
+    service = fields.String()
+    weight_g = fields.Integer()
+    operator_vnd = fields.Integer(metadata={"description": "the postal operator's price for one item"})
+    citizen_vnd = fields.Integer(metadata={"description": "what the citizen pays; the agency is billed the rest"})

@@ -1,14 +1,23 @@
-"""The worker process: `python -m intake.worker` (consumer of payment and shipment news + outbox relay)."""
-from servicekit.worker import run_worker
+"""The worker process: `python -m intake.worker` (consumer of processing, payment and postal news, outbox
+relay, and the periodic removal of uploads never attached to a dossier)."""
+from servicekit.db import Database
+from servicekit.files import FileStore
+from servicekit.worker import PeriodicJob, run_worker
 
 from .config import Settings
 from .handlers import SUBSCRIPTION
 from .models import inbox, outbox
+from .use_cases import sweep_uploads
+
+
+def jobs(settings: Settings) -> list[PeriodicJob]:
+    db, store = Database(settings.kit.database_url), FileStore(settings.uploads_dir)
+    return [PeriodicJob("sweep-uploads", settings.upload_sweep_seconds, lambda: sweep_uploads(db, store, settings))]
 
 
 def main() -> None:
     settings = Settings.from_env()
-    run_worker(settings, outbox=outbox, inbox=inbox, subscription=SUBSCRIPTION)
+    run_worker(settings, outbox=outbox, inbox=inbox, subscription=SUBSCRIPTION, jobs=jobs(settings))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Intake tests run on a migrated, seeded database of their own (SQLite, and PostgreSQL when reachable)."""
 import copy
+import io
 import uuid
 
 import pytest
@@ -13,10 +14,18 @@ from intake.seed import seed
 BIRTH = "1.001193.H56"  # Đăng ký khai sinh, UBND phường Phúc Yên: full online, counter or post, no fee
 
 
+# The smallest file `servicekit.files.sniff` recognises as a PDF (what the tests upload as a document).
+TINY_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
 @pytest.fixture
-def settings(db_url):
+def settings(db_url, tmp_path):
     kit = kit_settings_for_tests("intake", db_url)
-    return Settings(kit=kit, token_secret="test-only-intake-token-secret")
+    # Filing and upload limits are off here (tests file many dossiers from one client and phone);
+    # test_abuse.py turns them on.
+    return Settings(kit=kit, token_secret="test-only-intake-token-secret", uploads_dir=str(tmp_path / "uploads"),
+                    filing_max_per_client=0, filing_max_per_phone=0, upload_max_per_client=0)
 
 
 @pytest.fixture
@@ -41,6 +50,25 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def upload(client):
+    """Uploads a file through the API and returns its id (a tiny PDF unless `content` is given)."""
+
+    def _upload(content: bytes = TINY_PDF, filename: str = "giay-to.pdf", *, target=None) -> str:
+        response = (target or client).post("/v1/uploads", data={"file": (io.BytesIO(content), filename)},
+                                           content_type="multipart/form-data")
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+
+    return _upload
+
+
+@pytest.fixture
+def documents(upload):
+    """documents("TK_KHAI_SINH", ...) -> [{"code", "upload_id"}] with a fresh upload for each code."""
+    return lambda *codes: [{"code": code, "upload_id": upload(filename=f"{code.lower()}.pdf")} for code in codes]
+
+
 _FILING = {
     "procedure_code": BIRTH,
     "applicant": {"type": "citizen", "full_name": "Đặng Thị Ngọc Ánh", "id_number": "001190012345",
@@ -53,25 +81,32 @@ _FILING = {
 }
 
 
-def _filing_body(**overrides):
-    body = copy.deepcopy(_FILING)
-    body.update(copy.deepcopy(overrides))
-    return body
-
-
 @pytest.fixture
-def filing_body():
-    """Factory for POST /v1/dossiers bodies: a valid birth registration, top-level fields overridable."""
+def filing_body(documents):
+    """Factory for POST /v1/dossiers bodies: a valid birth registration with freshly uploaded documents,
+    top-level fields overridable."""
+
+    def _filing_body(**overrides):
+        body = copy.deepcopy(_FILING)
+        body["documents"] = documents(*(doc["code"] for doc in _FILING["documents"]))
+        body.update(copy.deepcopy(overrides))
+        return body
+
     return _filing_body
 
 
 @pytest.fixture
-def file_dossier(client):
-    """Files a dossier through the API; a fresh Idempotency-Key unless one is given."""
+def file_dossier(client, filing_body):
+    """Files a dossier through the API; a fresh Idempotency-Key unless one is given. Without a body, a fresh
+    valid one, the same again for a key used before (so a retry with that key is a true replay)."""
+    bodies = {}
 
-    def _file(body=None, *, key=None, target=None):
-        return (target or client).post("/v1/dossiers", json=body if body is not None else _filing_body(),
-                                       headers={"Idempotency-Key": key or str(uuid.uuid4())})
+    def _file(body=None, *, key=None, target=None, headers=None):
+        key = key or str(uuid.uuid4())
+        if body is None:
+            body = bodies.setdefault(key, filing_body())
+        return (target or client).post("/v1/dossiers", json=body,
+                                       headers={"Idempotency-Key": key, **(headers or {})})
 
     return _file
 

@@ -15,7 +15,8 @@ def shape(value):
 
 
 def test_every_published_event_has_a_description_and_an_example_that_validates():
-    assert [event.name for event in PUBLISHES] == ["dossier.submitted.v1"]
+    assert [event.name for event in PUBLISHES] == ["dossier.submitted.v1", "dossier.supplemented.v1",
+                                                   "dossier.withdrawal_requested.v1", "dossier.rated.v1"]
     for event in PUBLISHES:
         assert event.description
         assert event.schema().validate(event.example) == {}

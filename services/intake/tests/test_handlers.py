@@ -112,7 +112,7 @@ def test_citizen_view_shows_the_requested_payment_and_the_return_shipment(client
     view = client.get(f"/v1/dossiers/{filed['code']}", headers=bearer(filed["access_token"])).get_json()
     assert view["payment"] == {
         "status": "pending", "amount_vnd": 50000, "qr_payload": payment_requested()["qr_payload"],
-        "expires_at": "2026-11-27T02:00:00.000Z"}
+        "expires_at": "2026-11-27T02:00:00.000Z", "paid_at": None, "refunded_at": None}
     assert view["delivery"] == {"method": "post", "tracking_no": "MC000000014VN", "status": "awaiting_result"}
     assert (view["status"], view["status_code"]) == ("submitted", 1)
     assert [(entry["status"], entry["note"]) for entry in view["timeline"]] == [
@@ -150,7 +150,8 @@ def test_a_collection_shipment_is_not_shown_as_the_delivery_of_the_result(client
 
 # ---- contracts ------------------------------------------------------------------------------------------
 def test_the_subscription_handles_exactly_the_types_intake_declares_it_consumes():
-    assert sorted(CONSUMES.types) == sorted(SUBSCRIPTION.handlers) == [PAYMENT, SHIPMENT]
+    assert sorted(CONSUMES.types) == sorted(SUBSCRIPTION.handlers)
+    assert {PAYMENT, SHIPMENT} <= set(CONSUMES.types)
     assert all(event.description for event in CONSUMES)
 
 
