@@ -259,6 +259,12 @@ class Suite:
             "POSTAL_SIM_CALLBACK_URL": self.url("postal", "/v1/carrier/events"),
             "PORTAL_PORT": str(port("portal")),
             "PORTAL_INTAKE_URL": self.url("intake"),
+            "INTAKE_POSTAL_URL": self.url("postal"),
+            # A test or bench suite files thousands of dossiers from one address: intake's per-client and
+            # per-phone limits (0 = off) are tested on their own, not here.
+            "INTAKE_FILING_MAX_PER_CLIENT": "0",
+            "INTAKE_FILING_MAX_PER_PHONE": "0",
+            "INTAKE_UPLOAD_MAX_PER_CLIENT": "0",
             "PORTAL_PROCESSING_URL": self.url("processing"),
             "PORTAL_SESSION_DB": str(self.var_dir / "data" / "portal-sessions.db"),
             "MOTCUA_PORTAL_URL": self.url("portal"),

@@ -66,7 +66,6 @@ def test_broker_killed_with_sigkill_mid_stream_loses_nothing_duplicates_nothing_
         private_rabbit, start_suite, support, figures):
     suite = start_suite({"MOTCUA_AMQP_URL": private_rabbit.amqp_url}, PORT_OFFSET)
     filer = support.Filer(suite)
-    filer.documents()  # uploaded once, before the stream
     accepted: dict[str, float] = {}  # dossier code -> time.time() of its 201
     failures: list[str] = []
     kill_now, restarted, done = threading.Event(), threading.Event(), threading.Event()
@@ -356,7 +355,6 @@ def test_broker_down_longer_than_the_give_up_and_back_on_an_empty_disk_loses_no_
     suite = start_suite({"MOTCUA_AMQP_URL": private_rabbit.amqp_url,
                          "MOTCUA_UNROUTABLE_GIVE_UP_SECONDS": str(GIVE_UP_S)}, PORT_OFFSET)
     filer = support.Filer(suite)
-    filer.documents()
     accepted: dict[str, float] = {}
     failures: list[str] = []
     stop_now, restarted, done = threading.Event(), threading.Event(), threading.Event()

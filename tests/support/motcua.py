@@ -38,29 +38,20 @@ class Filer:
         self.procedure = self.http.get(suite.url("intake", f"/v1/procedures/{procedure}"), timeout=TIMEOUT)
         self.procedure.raise_for_status()
         self.procedure = self.procedure.json()
-        self._documents: list[dict] | None = None
+        self._sent: dict[str, dict] = {}  # Idempotency-Key -> the body sent with it
 
     def documents(self) -> list[dict]:
-        """The procedure's required documents, uploaded once and reused by every filing of this Filer."""
-        if self._documents is None:
-            paths = self.http.get(self.suite.url("intake", "/openapi.json"), timeout=TIMEOUT).json().get("paths", {})
-            docs = []
-            for doc in self.procedure["documents"]:
-                if not doc["required"]:
-                    continue
-                if "/v1/uploads" in paths:
-                    r = self.http.post(
-                        self.suite.url("intake", "/v1/uploads"),
-                        files={"file": (f"{doc['code'].lower()}.pdf", PDF, "application/pdf")}, timeout=TIMEOUT,
-                    )
-                    assert r.status_code == 201, r.text
-                    upload_id = r.json()["id"]
-                else:
-                    # Intake without an upload endpoint takes the reference as given (CONTRACT.md has one).
-                    upload_id = f"no-upload-endpoint-{uuid.uuid4()}"
-                docs.append({"code": doc["code"], "upload_id": upload_id})
-            self._documents = docs
-        return self._documents
+        """The procedure's required documents, uploaded afresh: intake attaches an upload to one dossier only."""
+        docs = []
+        for doc in self.procedure["documents"]:
+            if doc["required"]:
+                r = self.http.post(
+                    self.suite.url("intake", "/v1/uploads"),
+                    files={"file": (f"{doc['code'].lower()}.pdf", PDF, "application/pdf")}, timeout=TIMEOUT,
+                )
+                assert r.status_code == 201, r.text
+                docs.append({"code": doc["code"], "upload_id": r.json()["id"]})
+        return docs
 
     def body(self, phone: str, *, post: bool = True, full_name: str = "Đặng Thị Ngọc Ánh") -> dict:
         address = {"street": "12 Trần Phú", "commune": "Phường Phúc Yên", "province": "Phú Thọ",
@@ -75,10 +66,11 @@ class Filer:
         }
 
     def file(self, phone: str, key: str | None = None, timeout: float = TIMEOUT, **kwargs) -> requests.Response:
-        return self.http.post(
-            self.suite.url("intake", "/v1/dossiers"), json=self.body(phone, **kwargs),
-            headers={"Idempotency-Key": key or str(uuid.uuid4())}, timeout=timeout,
-        )
+        """POST a filing; the same key sends the same body again (a retry), as a front end would."""
+        key = key or str(uuid.uuid4())
+        body = self._sent.get(key) or self._sent.setdefault(key, self.body(phone, **kwargs))
+        return self.http.post(self.suite.url("intake", "/v1/dossiers"), json=body,
+                              headers={"Idempotency-Key": key}, timeout=timeout)
 
 
 def officer_headers(agency: str = AGENCY, role: str = "clerk") -> dict:

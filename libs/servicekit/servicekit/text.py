@@ -15,7 +15,9 @@ def fold_ascii(text: str) -> str:
     return unicodedata.normalize("NFC", stripped).encode("ascii", "replace").decode("ascii")
 
 
-_PHONE = re.compile(r"^(?:\+?84|0)(3|5|7|8|9)\d{8}$")
+# [0-9], not \d: \d also matches fullwidth and other scripts' digits ("０９１..."), which would be stored
+# and later never match a lookup typed with ASCII digits.
+_PHONE = re.compile(r"^(?:\+?84|0)(3|5|7|8|9)[0-9]{8}$")
 
 
 def normalize_phone(raw: str) -> str | None:

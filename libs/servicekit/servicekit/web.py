@@ -272,8 +272,9 @@ def create_service_app(
             raise UnsupportedMediaType("send JSON with Content-Type: application/json")
         if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
             # Text PostgreSQL cannot store (a NUL) in a form field or an upload's file name: a 400, not a 500.
-            texts = [*request.form.keys(), *request.form.values(), *(f.filename or "" for f in request.files.values())]
-            if any("\x00" in text for text in texts):
+            # A part without a name gives a None key, so each text is read as "" when missing.
+            texts = [*request.form.keys(), *request.form.values(), *(f.filename for f in request.files.values())]
+            if any("\x00" in (text or "") for text in texts):
                 raise BadRequest("a form field or file name contains a NUL character")
 
     @app.after_request

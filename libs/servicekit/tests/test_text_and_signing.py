@@ -106,3 +106,8 @@ def test_one_kit_helper_checks_signature_then_json_then_fields_of_a_webhook():
     assert post(json.dumps([1]).encode()).status_code == 400
     bad = post(b'{"other": 1}')
     assert bad.status_code == 422 and "event_id" in bad.get_json()["errors"]["json"]
+
+
+def test_a_phone_number_in_fullwidth_digits_is_not_a_phone_number():
+    assert normalize_phone("０９１２３４５６７８") is None
+    assert normalize_phone("091234567８") is None
