@@ -293,3 +293,37 @@ def test_steps_that_keep_the_status_queue_nothing(db, client, headers):
     act(client, headers, code, "submit-for-approval", {"summary": "Đủ điều kiện"}, role="specialist")
     act(client, headers, code, "approve", role="leader")
     assert [s.status_code for s in steps(db, code)] == [1, 2, 4]
+
+
+def test_the_sync_settings_default_to_off_warn_about_the_dev_password_and_refuse_a_bad_interval(monkeypatch):
+    from servicekit.config import ConfigError
+
+    from processing.config import Settings
+
+    for name in ("PROCESSING_DVCQG_URL", "PROCESSING_DVCQG_PASSWORD", "PROCESSING_DVCQG_SYNC_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings.from_env()
+    assert settings.dvcqg_url == "" and settings.dvcqg_auth_path == "/dvcqg/auth"
+    assert settings.dvcqg_integration_path == "/dvcqg/integration" and settings.dvcqg_username == "motcua"
+    assert settings.dvcqg_sync_seconds == 2 and settings.dvcqg_max_backoff_seconds == 300
+    assert settings.dvcqg_timeout_seconds == 10 and "PROCESSING_DVCQG_PASSWORD" in settings.dev_defaults
+    monkeypatch.setenv("PROCESSING_DVCQG_PASSWORD", "a-real-secret")
+    monkeypatch.setenv("PROCESSING_DVCQG_URL", "https://lgsp.example.gov.vn")
+    settings = Settings.from_env()
+    assert settings.dev_defaults == () and settings.dvcqg_url == "https://lgsp.example.gov.vn"
+    monkeypatch.setenv("PROCESSING_DVCQG_SYNC_SECONDS", "0")
+    with pytest.raises(ConfigError, match="PROCESSING_DVCQG_SYNC_SECONDS"):
+        Settings.from_env()
+
+
+def test_the_worker_runs_the_sync_only_when_the_portal_url_is_set(monkeypatch):
+    from processing import worker
+
+    started = {}
+    monkeypatch.setattr(worker, "run_worker", lambda settings, **kw: started.update(jobs=[j.name for j in kw["jobs"]]))
+    monkeypatch.delenv("PROCESSING_DVCQG_URL", raising=False)
+    worker.main()
+    assert "dvcqg-sync" not in started["jobs"]
+    monkeypatch.setenv("PROCESSING_DVCQG_URL", "http://127.0.0.1:8104")
+    worker.main()
+    assert "dvcqg-sync" in started["jobs"]
