@@ -149,9 +149,9 @@ class DvcqgSync:
 
     def refresh_gauges(self) -> None:
         with self.db.transaction(readonly=True) as conn:
-            parked, oldest, top = queries.sync_gauges(conn)
-        if self._seen_id is not None and top > self._seen_id:
-            DVCQG_SYNC_QUEUED.inc(top - self._seen_id)  # rows are only ever added: ids count the queued steps
+            parked, oldest, top, added = queries.sync_gauges(conn, self._seen_id)
+        if added:  # the queue as this worker first finds it, then the rows added since
+            DVCQG_SYNC_QUEUED.inc(added)
         self._seen_id = top
         DVCQG_SYNC_PARKED.set(parked)
         DVCQG_SYNC_OLDEST_PENDING.set(max(0.0, (self.clock() - oldest).total_seconds()) if oldest else 0)

@@ -213,10 +213,13 @@ def requeue_parked(conn: Connection, code: str) -> int:
     ).rowcount
 
 
-def sync_gauges(conn: Connection) -> tuple[int, datetime | None, int]:
-    """(parked steps, created_at of the oldest pending step, highest step id)."""
+def sync_gauges(conn: Connection, after_id: int | None) -> tuple[int, datetime | None, int, int]:
+    """(parked steps, created_at of the oldest pending step, highest step id, new steps: those with an id above
+    `after_id` (counted: a rolled-back insert can burn an id on PostgreSQL), or every unsent one when None)."""
     parked = conn.execute(sa.select(sa.func.count()).where(dvcqg_sync.c.state == "parked")).scalar_one()
     oldest = conn.execute(sa.select(dvcqg_sync.c.created_at).where(dvcqg_sync.c.state == "pending")
                           .order_by(dvcqg_sync.c.created_at).limit(1)).scalar()
     top = conn.execute(sa.select(sa.func.max(dvcqg_sync.c.id))).scalar_one() or 0
-    return parked, oldest, top
+    new = dvcqg_sync.c.state != "sent" if after_id is None else dvcqg_sync.c.id > after_id
+    added = conn.execute(sa.select(sa.func.count()).where(new)).scalar_one()
+    return parked, oldest, top, added

@@ -171,8 +171,16 @@ def test_a_dossier_through_every_status_reaches_the_portal_with_every_step_in_or
     assert view["national_sync"]["state"] == "sent" and view["national_sync"]["status_code"] == 10
 
 
+def counted(name, **labels):
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0
+
+
 def test_the_portal_down_for_a_while_then_back_gets_everything_once_in_order(db, client, headers, portal, sync,
                                                                            clock):
+    before = {name: counted(name) for name in ("motcua_dvcqg_sync_queued_total", "motcua_dvcqg_sync_sent_total")}
+    retried = counted("motcua_dvcqg_sync_failed_total", outcome="retry")
     portal.control(down=True)
     for n in (1, 2):
         deliver(db, "dossier.submitted.v1", submitted(code_of(n)))
@@ -197,6 +205,9 @@ def test_the_portal_down_for_a_while_then_back_gets_everything_once_in_order(db,
     assert sync.run() == {"sent": 0, "retry": 0, "parked": 0}  # nothing sent twice
     assert portal.codes(code_of(1)) == ["1", "2", "4"]
     assert DVCQG_SYNC_OLDEST_PENDING._value.get() == 0
+    assert counted("motcua_dvcqg_sync_queued_total") - before["motcua_dvcqg_sync_queued_total"] == 5
+    assert counted("motcua_dvcqg_sync_sent_total") - before["motcua_dvcqg_sync_sent_total"] == 5
+    assert counted("motcua_dvcqg_sync_failed_total", outcome="retry") - retried == 12  # 6 tries of each head
 
 
 def test_a_session_the_portal_ends_mid_stream_is_renewed_and_no_step_is_lost(db, client, headers, portal, sync):
