@@ -354,3 +354,15 @@ def test_the_worker_runs_the_sync_only_when_the_portal_url_is_set(monkeypatch):
     monkeypatch.setenv("PROCESSING_DVCQG_URL", "http://127.0.0.1:8104")
     worker.main()
     assert "dvcqg-sync" in started["jobs"]
+
+
+def test_an_answer_the_suite_cannot_read_is_retried_never_taken_for_a_success(db, portal, sync, clock):
+    code = code_of(1)
+    deliver(db, "dossier.submitted.v1", submitted(code))
+    portal.control(garbage_rate=1.0)
+    assert sync.run() == {"sent": 0, "retry": 1, "parked": 0}
+    step = steps(db, code)[0]
+    assert step.state == "pending" and "not JSON" in step.last_answer
+    portal.control(garbage_rate=0.0)
+    clock.advance(5)
+    assert sync.run() == {"sent": 1, "retry": 0, "parked": 0} and portal.codes(code) == ["1"]
