@@ -366,3 +366,15 @@ def test_an_answer_the_suite_cannot_read_is_retried_never_taken_for_a_success(db
     portal.control(garbage_rate=0.0)
     clock.advance(5)
     assert sync.run() == {"sent": 1, "retry": 0, "parked": 0} and portal.codes(code) == ["1"]
+
+
+def test_a_step_claimed_by_one_worker_replica_is_not_taken_by_another_until_its_lease_ends(db):
+    code = code_of(1)
+    deliver(db, "dossier.submitted.v1", submitted(code))
+    step, now = steps(db, code)[0], utcnow()
+    with db.transaction() as conn:
+        assert queries.claim_sync_step(conn, step.id, now, now + timedelta(seconds=60))
+    with db.transaction() as conn:
+        assert not queries.claim_sync_step(conn, step.id, now + timedelta(seconds=1), now + timedelta(seconds=61))
+        assert queries.due_sync_heads(conn, now + timedelta(seconds=1)) == []
+        assert queries.claim_sync_step(conn, step.id, now + timedelta(seconds=61), now + timedelta(seconds=121))
