@@ -23,3 +23,27 @@ if _prom_dir:
     def child_exit(server, worker):
         # Drops the dead worker's live gauges; its counters stay summed into the totals.
         multiprocess.mark_process_dead(worker.pid)
+
+
+# Gunicorn answers what it refuses before the app sees it (an over-long URL: 414, too many or too
+# long headers: 431, a malformed request line: 400) with an HTML page of its own. Clients of the
+# suite expect the common JSON error shape on every answer, so its writer is replaced here (the
+# config file runs in the master before the workers fork, so every worker gets it).
+def _json_write_error(sock, status_int, reason, mesg):
+    import json as _json
+
+    from gunicorn import util as _util
+
+    body = _json.dumps({"code": status_int, "status": reason, "message": str(mesg)}, ensure_ascii=True).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
+    _util.write_nonblock(sock, head + body)
+
+
+def _install_json_errors():
+    from gunicorn import util as _util
+
+    _util.write_error = _json_write_error
+
+
+_install_json_errors()

@@ -1,6 +1,7 @@
 """Officer JWTs (HS256 by default, RS256 configurable): checking, and issuing development tokens."""
 from __future__ import annotations
 
+import copy
 import functools
 import time
 
@@ -13,17 +14,42 @@ from .web import Forbidden, Unauthorized
 ROLES = ("clerk", "specialist", "leader", "admin")
 
 
+# The operation-level OpenAPI security of every route behind `officer_required` (the scheme is
+# declared by create_service_app).
+OFFICER_SECURITY = [{"bearer": []}]
+_STRING_CLAIMS = ("sub", "role", "agency")
+
+
 def decode_officer_token(token: str, settings: KitSettings) -> dict:
+    """The claims of a valid officer token, or Unauthorized (401).
+
+    Only the one configured algorithm is accepted (never `none`, never HS256 signed with an RS256
+    public key); `exp`, `sub`, `role` and `agency` are required, and the last three must be non-empty
+    strings (an `agency` that is a list would otherwise reach SQL as a list). Issuer and audience are
+    checked when configured (MOTCUA_JWT_ISSUER, MOTCUA_JWT_AUDIENCE).
+    """
     key = settings.jwt_public_key if settings.jwt_algorithm == "RS256" else settings.jwt_secret
+    issuer = getattr(settings, "jwt_issuer", None)
+    audience = getattr(settings, "jwt_audience", None)
+    options = {"require": ["exp", *_STRING_CLAIMS] + (["iss"] if issuer else []) + (["aud"] if audience else [])}
+    if not audience:
+        options["verify_aud"] = False
     try:
         claims = jwt.decode(
-            token, key, algorithms=[settings.jwt_algorithm], options={"require": ["sub", "exp"]}, leeway=30
+            token, key, algorithms=[settings.jwt_algorithm], options=options, leeway=30,
+            issuer=issuer or None, audience=audience or None,
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired") from None
     except jwt.InvalidTokenError:
         raise Unauthorized("invalid token") from None
-    if claims.get("role") not in ROLES or not claims.get("agency"):
+    except (ValueError, TypeError):  # a key the configured algorithm cannot use
+        raise Unauthorized("invalid token") from None
+    for name in _STRING_CLAIMS:
+        value = claims.get(name)
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise Unauthorized(f"token claim {name} must be a non-empty string")
+    if claims["role"] not in ROLES:
         raise Unauthorized("token lacks a valid role or agency")
     return claims
 
@@ -48,6 +74,11 @@ def officer_required(settings_getter, *roles: str):
             g.officer = claims
             return view(*args, **kwargs)
 
+        # flask-smorest documents the operation from `_apidoc`: every protected route declares the
+        # bearer security in the OpenAPI document, whether or not its author wrote @blp.doc(security=...).
+        apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
+        apidoc.setdefault("manual_doc", {}).setdefault("security", OFFICER_SECURITY)
+        wrapper._apidoc = apidoc
         return wrapper
 
     return decorate

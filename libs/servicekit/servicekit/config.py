@@ -10,6 +10,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"intake": 8001, "processing": 8002, "payment": 8003, "postal": 8004, "notify": 8005}
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-before-production"
+ENVIRONMENTS = ("development", "staging", "production")
 
 
 class ConfigError(SystemExit):
@@ -63,6 +64,9 @@ class KitSettings:
     jwt_secret: str
     jwt_algorithm: str = "HS256"
     jwt_public_key: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    environment: str = "development"
     log_level: str = "INFO"
     prefetch: int = 100
     retry_delays_ms: tuple[int, ...] = (1000, 5000, 30000)
@@ -92,12 +96,22 @@ class KitSettings:
         prefix = service.upper()
         var_dir = env("MOTCUA_VAR_DIR", "var")
         port = env_int(f"{prefix}_PORT", DEFAULT_PORTS.get(service, 8000))
+        environment = env("MOTCUA_ENV", "development")
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(f"MOTCUA_ENV must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
         jwt_secret = env("MOTCUA_JWT_SECRET", DEV_JWT_SECRET)
         dev_defaults = ("MOTCUA_JWT_SECRET",) if jwt_secret == DEV_JWT_SECRET else ()
         algorithm = env("MOTCUA_JWT_ALGORITHM", "HS256")
         if algorithm not in ("HS256", "RS256"):
             raise ConfigError(f"MOTCUA_JWT_ALGORITHM must be HS256 or RS256, got {algorithm!r}")
-        public_key = env("MOTCUA_JWT_PUBLIC_KEY")
+        if algorithm == "HS256" and environment != "development":
+            if jwt_secret == DEV_JWT_SECRET:
+                raise ConfigError(
+                    f"MOTCUA_JWT_SECRET is left at its development default while MOTCUA_ENV={environment}: "
+                    "anyone can sign officer tokens with it; set a secret of your own")
+            if len(jwt_secret.encode()) < 32:
+                raise ConfigError("MOTCUA_JWT_SECRET must be at least 32 bytes outside development (HS256)")
+        public_key = _pem_or_file(env("MOTCUA_JWT_PUBLIC_KEY"))
         if algorithm == "RS256" and not public_key:
             raise ConfigError("MOTCUA_JWT_PUBLIC_KEY is required when MOTCUA_JWT_ALGORITHM=RS256")
         delays = tuple(int(x) for x in env_list("MOTCUA_RETRY_DELAYS_MS", "1000,5000,30000"))
@@ -120,6 +134,9 @@ class KitSettings:
             jwt_secret=jwt_secret,
             jwt_algorithm=algorithm,
             jwt_public_key=public_key,
+            jwt_issuer=env("MOTCUA_JWT_ISSUER"),
+            jwt_audience=env("MOTCUA_JWT_AUDIENCE"),
+            environment=environment,
             log_level=env("MOTCUA_LOG_LEVEL", "INFO"),
             prefetch=env_int("MOTCUA_PREFETCH", 100),
             retry_delays_ms=delays,
@@ -146,8 +163,24 @@ class KitSettings:
         )
 
     def warn_dev_defaults(self, extra: tuple[str, ...] = ()) -> None:
-        for name in self.dev_defaults + extra:
+        """A warning per secret left at its development value; outside development, a refusal to start."""
+        names = tuple(dict.fromkeys(self.dev_defaults + tuple(extra)))
+        if names and self.environment != "development":
+            raise ConfigError(f"secrets left at their development defaults while MOTCUA_ENV={self.environment}: "
+                              + ", ".join(names))
+        for name in names:
             log.warning("secret left at its development default", extra={"event": "config.dev_secret", "setting": name})
+
+
+def _pem_or_file(value: str | None) -> str | None:
+    """A PEM key given inline, or the path of a file holding one."""
+    if not value or value.lstrip().startswith("-----BEGIN"):
+        return value
+    try:
+        with open(value, encoding="ascii") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise ConfigError(f"MOTCUA_JWT_PUBLIC_KEY is neither a PEM key nor a readable file: {exc}") from None
 
 
 def dev_secret(name: str, default: str) -> tuple[str, bool]:

@@ -39,12 +39,14 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
+        # hide_parameters: a database error's text never carries the row's values (ID numbers, phones).
         engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_timeout=POOL_TIMEOUT_SECONDS,
-                               connect_args={"timeout": 30})
+                               connect_args={"timeout": 30}, hide_parameters=True)
         _tune_sqlite(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=10, pool_timeout=POOL_TIMEOUT_SECONDS,
-                         pool_pre_ping=True, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS}, future=True)
+                         pool_pre_ping=True, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS}, future=True,
+                         hide_parameters=True)
 
 
 def is_outage(exc: BaseException) -> bool:

@@ -21,12 +21,44 @@ def mask_digits(value: str | None, keep: int = 3) -> str | None:
     return "*" * max(len(value) - keep, 0) + value[-keep:]
 
 
-_LONG_NUMBER = re.compile(r"\b\d{9,13}\b")
+# A phone or ID number as people write it: 9 or more digits, optionally led by "+" and grouped by
+# spaces, dots or dashes ("0912 345 678", "091.234.5678", "+84 912 345 678", "0123456789-001").
+# A run glued to a letter, a dot or a dash (a dossier code's "H56-261124-0001", a UUID's last group,
+# a tracking number "EB123456789VN") is an identifier of ours, not a person's.
+_NUMBER = re.compile(r"(?<![\w.\-+])\+?\d(?:[ .\-]?\d){8,}(?![\w\-]|\.\d)")
+_EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)")
+# Fields the kit writes itself and that never hold personal data; everything else is scrubbed.
+_NOT_SCRUBBED = frozenset({"ts", "level", "service", "logger", "event", "correlation_id", "dossier_code"})
+
+
+_PERSONAL = re.compile(f"(?P<email>{_EMAIL.pattern})|(?P<number>{_NUMBER.pattern})")
+
+
+def _mask(match: re.Match) -> str:
+    if match.group("email"):
+        return "***@" + match.group(2)
+    digits = [c for c in match.group("number") if c.isdigit()]
+    return "*" * (len(digits) - 3) + "".join(digits[-3:])
 
 
 def scrub(text: str) -> str:
-    """Last line of defence: a 9-13 digit run in a free-text message is a phone or ID number."""
-    return _LONG_NUMBER.sub(lambda m: mask_digits(m.group(0)), text)
+    """Last line of defence: phone and ID numbers keep their last 3 digits, e-mail addresses their domain."""
+    if not isinstance(text, str) or len(text) < 6:  # shorter than any address or 9-digit number
+        return text
+    return _PERSONAL.sub(_mask, text)
+
+
+def scrub_value(value):
+    """scrub() through strings, and the strings inside lists, tuples and dicts (keys too)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub_value(k): scrub_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [scrub_value(v) for v in value]
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    return scrub(str(value))  # whatever json.dumps would have turned into text with default=str
 
 
 class JsonFormatter(logging.Formatter):
@@ -41,7 +73,7 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "logger": record.name,
             "event": getattr(record, "event", None) or record.name,
-            "message": scrub(record.getMessage()),
+            "message": record.getMessage(),
             "correlation_id": correlation_id.get(),
             "dossier_code": dossier_code.get(),
         }
@@ -49,7 +81,14 @@ class JsonFormatter(logging.Formatter):
             if key not in _RESERVED and key not in out:
                 out[key] = value
         if record.exc_info:
-            out["exception"] = scrub(self.formatException(record.exc_info))
+            out["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            out["exception"] = record.exc_text
+        # Every field is scrubbed, not only the message: a phone passed as `extra`, an exception's text
+        # (a database error quoting a row), a list of recipients.
+        for key, value in out.items():
+            if key not in _NOT_SCRUBBED:
+                out[key] = scrub_value(value)
         return json.dumps(out, ensure_ascii=False, default=str)
 
 

@@ -6,11 +6,10 @@ the route's schema (422 naming each field).
 """
 from __future__ import annotations
 
-import json
-
 from flask import request
 from marshmallow import Schema, ValidationError
 
+from . import safejson
 from .signing import BadSignature, verify
 from .web import DomainError, Invalid, Unauthorized
 
@@ -39,9 +38,9 @@ def signed_json(secrets: list[str], schema: Schema) -> dict:
     """Signature (401), then JSON object (400), then the schema (422 with the field errors)."""
     body = verified_body(secrets)
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadJson("body is not valid JSON") from None
+        raw = safejson.loads(body, max_bytes=None)  # depth, NUL and lone surrogates bounded like every door
+    except ValueError as exc:
+        raise BadJson(f"body is not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise BadJson("body must be a JSON object")
     try:

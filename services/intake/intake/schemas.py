@@ -5,8 +5,10 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from servicekit import fields as kit_fields
 from servicekit.events import rfc3339
 from servicekit.text import normalize_phone
+from servicekit.web import PageArgs
 
 from .events import APPLICANT_TYPES, CHANNELS, DELIVERY_METHODS, FEE_MODES, LEVELS, NOTIFY_CHANNELS
 
@@ -14,7 +16,7 @@ CITIZEN_ID = re.compile(r"^\d{12}$")  # căn cước công dân: 12 digits
 TAX_CODE = re.compile(r"^\d{10}(?:-?\d{3})?$")  # 10 digits, or 13 for a branch (0123456789-001)
 
 
-class Text(fields.String):
+class Text(kit_fields.Text):
     """A string with surrounding whitespace dropped; blank counts as missing for required fields."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -45,12 +47,10 @@ class UtcTime(fields.DateTime):
 
 
 # ---- catalogue ----------------------------------------------------------------------------------
-class ProcedureQuerySchema(Schema):
+class ProcedureQuerySchema(PageArgs):
     q = fields.String(validate=validate.Length(max=200))
     agency = fields.String()
     level = fields.String(validate=validate.OneOf(LEVELS))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class AgencySchema(Schema):

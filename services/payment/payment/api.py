@@ -66,7 +66,7 @@ def bank_callback():
 @reports_blp.get("/daily")
 @officer_required(_kit)
 @reports_blp.doc(security=[{"bearer": []}], responses={200: {"content": {"text/csv": {
-    "schema": {"type": "string"}}}}})
+    "schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}})
 @reports_blp.arguments(DailyReportQuerySchema, location="query")
 @reports_blp.response(200)
 @reports_blp.alt_response(401, response="DEFAULT_ERROR")

@@ -1,6 +1,8 @@
 """HTTP request and response schemas of payment's API (officers, and the bank's signed callbacks)."""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from servicekit import fields as kit_fields
+
 from .use_cases import SUCCESS
 
 MAX_VND = 10 ** 13 - 1  # VietQR tag 54 holds at most 13 digits
@@ -70,5 +72,5 @@ class CallbackResultSchema(Schema):
 
 
 class DailyReportQuerySchema(Schema):
-    date = fields.Date(required=True, metadata={"description": "YYYY-MM-DD, a day in Vietnam time (UTC+07:00)"})
+    date = kit_fields.Day(required=True, metadata={"description": "YYYY-MM-DD, a day in Vietnam time (UTC+07:00)"})
     format = fields.String(load_default=None, validate=validate.OneOf(("json", "csv")))

@@ -1,11 +1,13 @@
 """HTTP request and response schemas of the officer API."""
 from marshmallow import RAISE, Schema, fields, validate
 
+from servicekit.web import PageArgs
+
 from .calendar import VN_TZ
 from .workflow import STATUSES
 
 
-class CaseQuerySchema(Schema):
+class CaseQuerySchema(PageArgs):
     class Meta:
         unknown = RAISE
 
@@ -15,8 +17,6 @@ class CaseQuerySchema(Schema):
     procedure = fields.String()
     received_from = fields.Date()
     received_to = fields.Date(metadata={"description": "inclusive"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class AuditEntrySchema(Schema):

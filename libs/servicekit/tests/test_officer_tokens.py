@@ -1,0 +1,153 @@
+"""Officer JWTs: only the configured algorithm and key, every claim present and of the right type."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from servicekit.auth import decode_officer_token, issue_token
+from servicekit.config import DEV_JWT_SECRET, ConfigError, KitSettings
+from servicekit.web import Unauthorized
+
+SECRET = "a-test-secret-of-more-than-thirty-two-bytes"
+
+
+def _pem_pair():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
+
+
+PRIVATE, PUBLIC = _pem_pair()
+
+
+@pytest.fixture
+def hs(monkeypatch):
+    monkeypatch.delenv("MOTCUA_ENV", raising=False)
+    return replace(KitSettings.from_env("kittest"), jwt_secret=SECRET, jwt_algorithm="HS256")
+
+
+@pytest.fixture
+def rs(hs):
+    return replace(hs, jwt_algorithm="RS256", jwt_public_key=PUBLIC)
+
+
+def claims(**overrides):
+    now = int(time.time())
+    base = {"sub": "officer-1", "role": "clerk", "agency": "000.00.06.H56", "iat": now, "exp": now + 600}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def rejected(token, settings) -> str:
+    with pytest.raises(Unauthorized) as caught:
+        decode_officer_token(token, settings)
+    return caught.value.message
+
+
+def test_a_valid_hs256_token_gives_its_claims(hs):
+    assert decode_officer_token(issue_token(hs, sub="u", role="leader", agency="A"), hs)["role"] == "leader"
+
+
+def test_rs256_works_with_a_real_key_pair(rs):
+    token = jwt.encode(claims(role="admin"), PRIVATE, algorithm="RS256")
+    assert decode_officer_token(token, rs)["role"] == "admin"
+
+
+def test_rs256_public_key_may_be_a_file(tmp_path, monkeypatch):
+    path = tmp_path / "jwt.pub"
+    path.write_text(PUBLIC)
+    monkeypatch.setenv("MOTCUA_JWT_ALGORITHM", "RS256")
+    monkeypatch.setenv("MOTCUA_JWT_PUBLIC_KEY", str(path))
+    settings = KitSettings.from_env("kittest")
+    assert decode_officer_token(jwt.encode(claims(), PRIVATE, algorithm="RS256"), settings)["sub"] == "officer-1"
+
+
+def test_alg_none_is_refused(hs, rs):
+    unsigned = jwt.encode(claims(), None, algorithm="none")
+    rejected(unsigned, hs)
+    rejected(unsigned, rs)
+
+
+def test_a_token_signed_with_another_key_is_refused(hs, rs):
+    rejected(jwt.encode(claims(), "another-secret-of-more-than-thirty-two-bytes", algorithm="HS256"), hs)
+    other_private, _ = _pem_pair()
+    rejected(jwt.encode(claims(), other_private, algorithm="RS256"), rs)
+
+
+def test_an_expired_token_is_refused(hs):
+    assert rejected(jwt.encode(claims(exp=int(time.time()) - 120), SECRET, algorithm="HS256"), hs) == "token expired"
+
+
+def test_another_algorithm_than_the_configured_one_is_refused(hs, rs):
+    # HS256 signed with the RS256 public key as the HMAC secret: the classic key-confusion attack.
+    rejected(jwt.encode(claims(), SECRET, algorithm="HS256"), rs)
+    rejected(jwt.encode(claims(), PRIVATE, algorithm="RS256"), hs)
+    rejected(jwt.encode(claims(), SECRET, algorithm="HS512"), hs)
+
+
+@pytest.mark.parametrize("missing", ["sub", "role", "agency", "exp"])
+def test_a_token_missing_a_claim_is_refused(hs, missing):
+    rejected(jwt.encode(claims(**{missing: None}), SECRET, algorithm="HS256"), hs)
+
+
+@pytest.mark.parametrize("claim,value", [
+    ("agency", ["000.00.06.H56", "other"]), ("agency", 12), ("agency", {"code": "x"}), ("agency", ""),
+    ("sub", 7), ("sub", ["a"]), ("role", ["clerk"]), ("role", "mayor"),
+])
+def test_a_claim_of_the_wrong_type_or_value_is_refused(hs, claim, value):
+    rejected(jwt.encode(claims(**{claim: value}), SECRET, algorithm="HS256"), hs)
+
+
+def test_issuer_and_audience_are_checked_when_configured(hs):
+    strict = replace(hs, jwt_issuer="https://sso.example.vn", jwt_audience="motcua")
+    good = claims(iss="https://sso.example.vn", aud="motcua")
+    assert decode_officer_token(jwt.encode(good, SECRET, algorithm="HS256"), strict)["sub"] == "officer-1"
+    rejected(jwt.encode({**good, "aud": "another-app"}, SECRET, algorithm="HS256"), strict)
+    rejected(jwt.encode({**good, "iss": "https://evil.example"}, SECRET, algorithm="HS256"), strict)
+    rejected(jwt.encode(claims(iss="https://sso.example.vn"), SECRET, algorithm="HS256"), strict)  # no aud
+    rejected(jwt.encode(claims(aud="motcua"), SECRET, algorithm="HS256"), strict)  # no iss
+
+
+def test_issuer_and_audience_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MOTCUA_JWT_ISSUER", "https://sso.example.vn")
+    monkeypatch.setenv("MOTCUA_JWT_AUDIENCE", "motcua")
+    settings = KitSettings.from_env("kittest")
+    assert (settings.jwt_issuer, settings.jwt_audience) == ("https://sso.example.vn", "motcua")
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_outside_development_a_service_refuses_to_start_with_the_development_secret(monkeypatch, environment):
+    monkeypatch.setenv("MOTCUA_ENV", environment)
+    monkeypatch.delenv("MOTCUA_JWT_SECRET", raising=False)
+    with pytest.raises(ConfigError, match="MOTCUA_JWT_SECRET"):
+        KitSettings.from_env("kittest")
+    monkeypatch.setenv("MOTCUA_JWT_SECRET", DEV_JWT_SECRET)
+    with pytest.raises(ConfigError):
+        KitSettings.from_env("kittest")
+    monkeypatch.setenv("MOTCUA_JWT_SECRET", SECRET)
+    settings = KitSettings.from_env("kittest")
+    assert settings.environment == environment
+    with pytest.raises(ConfigError, match="SOME_WEBHOOK_SECRET"):  # a service's own secret left at its default
+        settings.warn_dev_defaults(("SOME_WEBHOOK_SECRET",))
+
+
+def test_in_development_the_development_secret_only_warns(monkeypatch, caplog):
+    monkeypatch.delenv("MOTCUA_ENV", raising=False)
+    monkeypatch.delenv("MOTCUA_JWT_SECRET", raising=False)
+    settings = KitSettings.from_env("kittest")
+    settings.warn_dev_defaults()
+    assert "config.dev_secret" in [getattr(r, "event", None) for r in caplog.records]
+
+
+def test_an_unknown_environment_name_is_a_config_error(monkeypatch):
+    monkeypatch.setenv("MOTCUA_ENV", "prod")
+    with pytest.raises(ConfigError):
+        KitSettings.from_env("kittest")
