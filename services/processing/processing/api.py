@@ -21,13 +21,16 @@ from . import queries, stats, use_cases
 from .calendar import VN_TZ
 from .schemas import (
     CalendarDayBodySchema, CalendarDaySchema, CalendarListSchema, CalendarQuerySchema, CaseDetailSchema,
-    CasePageSchema, CaseQuerySchema, DueDateQuerySchema, DueDateSchema, FileSchema, StatsQuerySchema, StatsSchema,
+    CasePageSchema, CaseQuerySchema, DueDateQuerySchema, DueDateSchema, FileSchema, ResyncSchema, StatsQuerySchema,
+    StatsSchema, SyncListSchema, SyncQuerySchema,
 )
 from .workflow import ACTIONS
 
 blp = Blueprint("dossiers", __name__, url_prefix="/v1/dossiers", description="Hồ sơ của cơ quan (officer view)")
 files_blp = Blueprint("files", __name__, url_prefix="/v1/files", description="Tệp kết quả điện tử (PDF)")
 stats_blp = Blueprint("stats", __name__, url_prefix="/v1/stats", description="Chỉ số 766 của cơ quan")
+sync_blp = Blueprint("sync", __name__, url_prefix="/v1/sync/dvcqg",
+                     description="Đồng bộ hồ sơ lên Cổng Dịch vụ công quốc gia (admin)")
 calendar_blp = Blueprint("calendar", __name__, url_prefix="/v1/calendar", description="Lịch làm việc và hạn xử lý")
 
 
@@ -240,3 +243,27 @@ def delete_day(day):
     with current_db().transaction() as conn:
         if not queries.delete_calendar_day(conn, _parse_day(day)):
             raise NotFound("Ngày này không có trong bảng điều chỉnh lịch (no entry for this day)")
+
+
+@sync_blp.get("")
+@officer_required(_kit, "admin")
+@sync_blp.arguments(SyncQuerySchema, location="query", unknown=RAISE)
+@sync_blp.response(200, SyncListSchema)
+def list_sync(args):
+    """The agency's national portal sync steps that are parked (refused by the portal) or still pending, oldest
+    first, each with the portal's last answer."""
+    with current_db().transaction(readonly=True) as conn:
+        steps = queries.list_sync_steps(conn, g.officer["agency"], args["state"])
+    return {"items": [use_cases.sync_step_view(step) for step in steps]}
+
+
+@sync_blp.post("/<code>/resync")
+@officer_required(_kit, "admin")
+@sync_blp.response(200, ResyncSchema)
+@sync_blp.alt_response(404, description="unknown dossier, or another agency's")
+@sync_blp.alt_response(409, description="the dossier has no parked step")
+def resync(code):
+    """Put the dossier's parked steps back in the queue, in their order (audited)."""
+    with current_db().transaction() as conn:
+        requeued = use_cases.resync_dossier(conn, code, officer=g.officer)
+    return {"code": code, "requeued": requeued}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from servicekit.web import create_service_app
 
-from .api import blp, calendar_blp, files_blp, stats_blp
+from .api import blp, calendar_blp, files_blp, stats_blp, sync_blp
 from .config import Settings
 
 
@@ -16,6 +16,6 @@ def create_app(settings: Settings | None = None):
         max_content_length=settings.max_result_bytes + 64 * 1024,
         multipart_endpoints=("files.upload_file",),
     )
-    for blueprint in (blp, files_blp, calendar_blp, stats_blp):
+    for blueprint in (blp, files_blp, calendar_blp, stats_blp, sync_blp):
         api.register_blueprint(blueprint)
     return app

@@ -33,6 +33,21 @@ def _targets(raw: str | None) -> dict:
     return targets
 
 
+# The national portal simulator's development password (simulators/motcua_sims/dvcqg.py); warned at start.
+DEV_DVCQG_PASSWORD = "dev-dvcqg-password"
+
+
+def _positive(name: str, default: float) -> float:
+    raw = env(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive number of seconds, not {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     kit: KitSettings
@@ -42,6 +57,18 @@ class Settings:
     deadline_watch_seconds: int = 60
     indicators_refresh_seconds: int = 300
     targets: dict = field(default_factory=lambda: DEFAULT_TARGETS)
+    # The national public service portal (DVCQG) sync; an empty URL turns it off.
+    dvcqg_url: str = ""
+    dvcqg_auth_path: str = "/dvcqg/auth"
+    dvcqg_integration_path: str = "/dvcqg/integration"
+    dvcqg_username: str = "motcua"
+    dvcqg_password: str = DEV_DVCQG_PASSWORD
+    dvcqg_madonvi: str = ""
+    dvcqg_dstcode: str = ""
+    dvcqg_timeout_seconds: float = 10.0
+    dvcqg_sync_seconds: float = 2.0
+    dvcqg_max_backoff_seconds: float = 300.0
+    dev_defaults: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -51,6 +78,7 @@ class Settings:
             parse_hours(hours)
         except ValueError as exc:
             raise ConfigError(f"PROCESSING_WORKING_HOURS {hours!r}: {exc} (e.g. 07:00-11:30,13:30-17:00)") from None
+        password = env("PROCESSING_DVCQG_PASSWORD", DEV_DVCQG_PASSWORD)
         return cls(
             kit=kit,
             working_hours=hours,
@@ -59,6 +87,17 @@ class Settings:
             deadline_watch_seconds=env_int("PROCESSING_DEADLINE_WATCH_SECONDS", 60),
             indicators_refresh_seconds=env_int("PROCESSING_766_REFRESH_SECONDS", 300),
             targets=_targets(env("PROCESSING_766_TARGETS")),
+            dvcqg_url=env("PROCESSING_DVCQG_URL", "").strip(),
+            dvcqg_auth_path=env("PROCESSING_DVCQG_AUTH_PATH", "/dvcqg/auth"),
+            dvcqg_integration_path=env("PROCESSING_DVCQG_INTEGRATION_PATH", "/dvcqg/integration"),
+            dvcqg_username=env("PROCESSING_DVCQG_USERNAME", "motcua"),
+            dvcqg_password=password,
+            dvcqg_madonvi=env("PROCESSING_DVCQG_MADONVI", ""),
+            dvcqg_dstcode=env("PROCESSING_DVCQG_DSTCODE", ""),
+            dvcqg_timeout_seconds=_positive("PROCESSING_DVCQG_TIMEOUT_SECONDS", 10),
+            dvcqg_sync_seconds=_positive("PROCESSING_DVCQG_SYNC_SECONDS", 2),
+            dvcqg_max_backoff_seconds=_positive("PROCESSING_DVCQG_MAX_BACKOFF_SECONDS", 300),
+            dev_defaults=("PROCESSING_DVCQG_PASSWORD",) if password == DEV_DVCQG_PASSWORD else (),
         )
 
     def targets_for(self, agency: str) -> dict:

@@ -1,16 +1,19 @@
-"""The worker's periodic jobs: the deadline watch (due_soon, overdue, expired supplement requests, the gauge)."""
+"""The worker's periodic jobs: the deadline watch (due_soon, overdue, expired supplement requests, the gauge),
+the 766 indicators and the national portal (DVCQG) sync."""
 from __future__ import annotations
 
+import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Callable
 
 from servicekit.db import Database
 from servicekit.tables import now as utcnow
 
-from . import queries, use_cases
+from . import dvcqg, queries, stats, use_cases
 from .config import Settings
-from . import stats
-from .metrics import DOSSIERS_OVERDUE, INDICATOR_766, TARGET_MET_766
+from .metrics import (DOSSIERS_OVERDUE, DVCQG_SYNC_FAILED, DVCQG_SYNC_OLDEST_PENDING, DVCQG_SYNC_PARKED,
+                      DVCQG_SYNC_QUEUED, DVCQG_SYNC_SENT, INDICATOR_766, TARGET_MET_766)
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +71,146 @@ def refresh_indicators(db: Database, settings: Settings, now: datetime | None = 
         for target in result["targets"]:
             TARGET_MET_766.labels(agency, target["target"]).set(1 if target["met"] else 0)
     return results
+
+
+# ---- the national portal (DVCQG) sync ------------------------------------------------------------------------
+def national_case(case) -> dict:
+    """The case as `dvcqg.national_record` reads it (docs/dvcqg.md "The dossier record")."""
+    fees = []
+    if case.fee_vnd > 0:
+        fees.append({"code": case.procedure_code, "name": "Phí, lệ phí", "amount_vnd": case.fee_vnd,
+                     "method": "online" if case.paid_online else "counter"})
+    return {
+        "code": case.code,
+        "procedure": {"code": case.procedure_code, "name": case.procedure_name},
+        "agency": {"code": case.agency_code, "name": ""},
+        "applicant": {"type": case.applicant_type if case.applicant_type in dvcqg.APPLICANT_TYPES else "organisation",
+                      "full_name": case.applicant_name, "id_number": case.applicant_id_number,
+                      "phone": case.applicant_phone, "email": case.applicant_email},
+        "status": case.status,
+        "channel": case.channel if case.channel in dvcqg.CHANNELS else "online",
+        "delivery": {"method": case.delivery_method},
+        "submitted_at": case.submitted_at,
+        "received_at": case.received_at,
+        "due_at": case.due_at,
+        "completed_at": case.finished_at,
+        "returned_at": case.returned_at,
+        "refused_at": case.finished_at if case.status == "refused" else None,
+        "fees": fees,
+        "paid_online": bool(case.paid_online),
+    }
+
+
+def national_step(step) -> dict:
+    """A queued step as `dvcqg.progress_row` reads it."""
+    return {"code": step.code, "status_code": step.status_code, "at": step.at, "actor_name": step.actor_name,
+            "actor_title": step.actor_title, "department": step.department, "note": step.content,
+            "due_at": step.due_at}
+
+
+def dvcqg_client(settings: Settings) -> dvcqg.DvcqgClient:
+    return dvcqg.DvcqgClient(settings.dvcqg_url, settings.dvcqg_auth_path, settings.dvcqg_integration_path,
+                             settings.dvcqg_username, settings.dvcqg_password, settings.dvcqg_madonvi,
+                             settings.dvcqg_dstcode, settings.dvcqg_timeout_seconds)
+
+
+class DvcqgSync:
+    """The worker's sync job: the oldest unsent step of each due dossier, then that dossier's next ones.
+
+    For each step: the whole dossier as it is now (`isUpdating` False the first time, True after; "already
+    exists" switches to an update), then the step's progress row; the step is marked sent. Unavailable:
+    retried with capped exponential backoff, holding back only this dossier. Refused: parked with the portal's
+    message (and noted in the audit trail); the dossier's later steps keep queuing behind it until an admin
+    re-syncs. One client per worker, so one portal session serves every call until it is due for renewal.
+    """
+
+    def __init__(self, db: Database, settings: Settings, client: dvcqg.DvcqgClient | None = None,
+                 clock: Callable[[], datetime] = utcnow):
+        self.db, self.settings, self.clock = db, settings, clock
+        self.client = client or dvcqg_client(settings)
+        self.lease = timedelta(seconds=3 * settings.dvcqg_timeout_seconds + 30)
+        self._seen_id: int | None = None
+
+    def backoff(self, attempts: int) -> timedelta:
+        seconds = self.settings.dvcqg_sync_seconds * 2 ** min(attempts - 1, 30)
+        return timedelta(seconds=min(self.settings.dvcqg_max_backoff_seconds, seconds))
+
+    def __call__(self) -> dict:
+        return self.run()
+
+    def run(self) -> dict:
+        outcome = {"sent": 0, "retry": 0, "parked": 0}
+        with self.db.transaction(readonly=True) as conn:
+            heads = queries.due_sync_heads(conn, self.clock())
+        for head in heads:
+            self._drain(head.code, outcome)
+        self.refresh_gauges()
+        return outcome
+
+    def refresh_gauges(self) -> None:
+        with self.db.transaction(readonly=True) as conn:
+            parked, oldest, top, added = queries.sync_gauges(conn, self._seen_id)
+        if added:  # the queue as this worker first finds it, then the rows added since
+            DVCQG_SYNC_QUEUED.inc(added)
+        self._seen_id = top
+        DVCQG_SYNC_PARKED.set(parked)
+        DVCQG_SYNC_OLDEST_PENDING.set(max(0.0, (self.clock() - oldest).total_seconds()) if oldest else 0)
+
+    def _drain(self, code: str, outcome: dict) -> None:
+        while True:
+            now = self.clock()
+            with self.db.transaction() as conn:
+                step = queries.next_sync_step(conn, code)
+                if step is None or step.state != "pending" or (step.next_attempt_at and step.next_attempt_at > now):
+                    return
+                if not queries.claim_sync_step(conn, step.id, now, now + self.lease):
+                    return  # another worker replica is sending it
+                case = queries.get_case(conn, code)
+                known = queries.dossier_ever_sent(conn, code)
+            try:
+                record, cuts = dvcqg.national_record(national_case(case))
+                row, row_cuts = dvcqg.progress_row(national_step(step))
+            except (KeyError, ValueError, TypeError) as exc:
+                self._park(step, f"Không lập được bản ghi gửi Cổng DVCQG: {type(exc).__name__}: {exc}")
+                outcome["parked"] += 1
+                return
+            try:
+                how = self.client.upsert_dossier(record, known)
+                self.client.push_progress([row])
+            except dvcqg.DvcqgRejected as exc:
+                self._park(step, exc.message)
+                outcome["parked"] += 1
+                return
+            except dvcqg.DvcqgError as exc:  # unavailable (or an answer that contradicts itself): try later
+                self._retry(step, exc.message)
+                outcome["retry"] += 1
+                return
+            with self.db.transaction() as conn:
+                queries.update_sync_step(
+                    conn, step.id, state="sent", attempts=step.attempts + 1, sent_at=self.clock(),
+                    next_attempt_at=None, last_answer=f"Đã gửi ({'tạo mới' if how == 'created' else 'cập nhật'})",
+                    cuts=json.dumps(cuts + row_cuts, ensure_ascii=False) if cuts or row_cuts else None)
+            DVCQG_SYNC_SENT.inc()
+            outcome["sent"] += 1
+            log.info("DVCQG step sent", extra={"event": "dvcqg.step_sent", "dossier_code": code, "seq": step.seq,
+                                               "status_code": step.status_code})
+
+    def _retry(self, step, answer: str) -> None:
+        attempts = step.attempts + 1
+        with self.db.transaction() as conn:
+            queries.update_sync_step(conn, step.id, attempts=attempts, last_answer=answer[:1000],
+                                     next_attempt_at=self.clock() + self.backoff(attempts))
+        DVCQG_SYNC_FAILED.labels("retry").inc()
+        log.warning("DVCQG step not sent; retrying later", extra={
+            "event": "dvcqg.step_retry", "dossier_code": step.code, "seq": step.seq, "attempts": attempts})
+
+    def _park(self, step, answer: str) -> None:
+        with self.db.transaction() as conn:
+            queries.update_sync_step(conn, step.id, state="parked", attempts=step.attempts + 1,
+                                     next_attempt_at=None, last_answer=answer[:1000])
+            case = queries.get_case(conn, step.code)
+            use_cases.audit_only(conn, case, action="dvcqg_parked", actor="system:dvcqg-sync",
+                                 note=f"Cổng DVCQG từ chối bước {step.status_code} (lần gửi {step.seq}): {answer[:500]}")
+        DVCQG_SYNC_FAILED.labels("parked").inc()
+        log.warning("DVCQG step refused; parked", extra={"event": "dvcqg.step_parked", "dossier_code": step.code,
+                                                        "seq": step.seq})

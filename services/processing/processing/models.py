@@ -107,3 +107,31 @@ calendar_days = sa.Table(
     sa.Column("updated_by", sa.String(64), nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# 0003: the national portal (DVCQG) sync queue. One row per step that has a national status code, written in the
+# step's own transaction; the worker sends them in order per dossier (pending -> sent, or parked when refused).
+dvcqg_sync = sa.Table(
+    "dvcqg_sync",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(40), nullable=False),
+    sa.Column("agency_code", sa.String(40), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),  # the case's event seq of the step (0: the opening)
+    sa.Column("status_code", sa.Integer, nullable=False),  # TrangThai 1-10
+    sa.Column("actor_name", sa.Text, nullable=False),  # NguoiXuLy
+    sa.Column("actor_title", sa.Text, nullable=False, server_default=""),  # ChucDanh
+    sa.Column("department", sa.Text, nullable=False, server_default=""),  # PhongBanXuLy
+    sa.Column("at", UTCDateTime, nullable=False),  # ThoiDiemXuLy
+    sa.Column("content", sa.Text, nullable=False, server_default=""),  # the note after NoiDungXuLy's label
+    sa.Column("due_at", UTCDateTime),  # NgayKetThucTheoQuyDinh
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("state", sa.String(10), nullable=False, server_default="pending"),  # pending | sent | parked
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("last_answer", sa.Text),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("cuts", sa.Text),  # JSON [{field, length, limit}] of the record and the row as last sent
+    sa.UniqueConstraint("code", "seq", name="uq_dvcqg_sync_code_seq"),
+    sa.Index("ix_dvcqg_sync_state_code", "state", "code", "id"),
+    sa.Index("ix_dvcqg_sync_agency_state", "agency_code", "state"),
+)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from .models import audit_entries, calendar_days, cases, result_files
+from .models import audit_entries, calendar_days, cases, dvcqg_sync, result_files
 from .workflow import CLOCK_RUNNING
 
 
@@ -146,3 +146,80 @@ def list_cases_for_stats(conn: Connection, agency: str, start: datetime, end: da
             sa.or_(cases.c.finished_at.is_(None), cases.c.finished_at >= start),
         )
     ).all()
+
+
+# ---- the national portal (DVCQG) sync queue ----------------------------------------------------------------
+def insert_sync_step(conn: Connection, **values) -> None:
+    conn.execute(dvcqg_sync.insert().values(**values))
+
+
+def due_sync_heads(conn: Connection, now: datetime, limit: int = 100):
+    """The oldest unsent step of each dossier, when it is pending and its backoff has passed: a dossier whose
+    head waits (backoff) or is parked holds back only its own later steps."""
+    heads = (sa.select(sa.func.min(dvcqg_sync.c.id).label("id"))
+             .where(dvcqg_sync.c.state != "sent").group_by(dvcqg_sync.c.code).subquery())
+    return conn.execute(
+        sa.select(dvcqg_sync).join(heads, heads.c.id == dvcqg_sync.c.id)
+        .where(dvcqg_sync.c.state == "pending",
+               sa.or_(dvcqg_sync.c.next_attempt_at.is_(None), dvcqg_sync.c.next_attempt_at <= now))
+        .order_by(dvcqg_sync.c.id).limit(limit)
+    ).all()
+
+
+def next_sync_step(conn: Connection, code: str):
+    """The dossier's oldest unsent step (pending or parked), or None."""
+    return conn.execute(
+        sa.select(dvcqg_sync).where(dvcqg_sync.c.code == code, dvcqg_sync.c.state != "sent")
+        .order_by(dvcqg_sync.c.id).limit(1)
+    ).first()
+
+
+def claim_sync_step(conn: Connection, step_id: int, now: datetime, lease_until: datetime) -> bool:
+    """Take a due pending step for one send (another worker replica then skips it until the lease ends)."""
+    result = conn.execute(
+        dvcqg_sync.update().where(
+            dvcqg_sync.c.id == step_id, dvcqg_sync.c.state == "pending",
+            sa.or_(dvcqg_sync.c.next_attempt_at.is_(None), dvcqg_sync.c.next_attempt_at <= now),
+        ).values(next_attempt_at=lease_until)
+    )
+    return result.rowcount == 1
+
+
+def dossier_ever_sent(conn: Connection, code: str) -> bool:
+    return conn.execute(
+        sa.select(dvcqg_sync.c.id).where(dvcqg_sync.c.code == code, dvcqg_sync.c.state == "sent").limit(1)
+    ).first() is not None
+
+
+def update_sync_step(conn: Connection, step_id: int, **values) -> None:
+    conn.execute(dvcqg_sync.update().where(dvcqg_sync.c.id == step_id).values(**values))
+
+
+def list_sync_steps(conn: Connection, agency: str, state: str, limit: int = 200):
+    return conn.execute(
+        sa.select(dvcqg_sync).where(dvcqg_sync.c.agency_code == agency, dvcqg_sync.c.state == state)
+        .order_by(dvcqg_sync.c.id).limit(limit)
+    ).all()
+
+
+def sync_steps_of(conn: Connection, code: str):
+    return conn.execute(sa.select(dvcqg_sync).where(dvcqg_sync.c.code == code).order_by(dvcqg_sync.c.id)).all()
+
+
+def requeue_parked(conn: Connection, code: str) -> int:
+    return conn.execute(
+        dvcqg_sync.update().where(dvcqg_sync.c.code == code, dvcqg_sync.c.state == "parked")
+        .values(state="pending", attempts=0, next_attempt_at=None)
+    ).rowcount
+
+
+def sync_gauges(conn: Connection, after_id: int | None) -> tuple[int, datetime | None, int, int]:
+    """(parked steps, created_at of the oldest pending step, highest step id, new steps: those with an id above
+    `after_id` (counted: a rolled-back insert can burn an id on PostgreSQL), or every unsent one when None)."""
+    parked = conn.execute(sa.select(sa.func.count()).where(dvcqg_sync.c.state == "parked")).scalar_one()
+    oldest = conn.execute(sa.select(dvcqg_sync.c.created_at).where(dvcqg_sync.c.state == "pending")
+                          .order_by(dvcqg_sync.c.created_at).limit(1)).scalar()
+    top = conn.execute(sa.select(sa.func.max(dvcqg_sync.c.id))).scalar_one() or 0
+    new = dvcqg_sync.c.state != "sent" if after_id is None else dvcqg_sync.c.id > after_id
+    added = conn.execute(sa.select(sa.func.count()).where(new)).scalar_one()
+    return parked, oldest, top, added

@@ -69,6 +69,17 @@ class CaseSchema(Schema):
     allowed_actions = fields.List(fields.String(), metadata={"description": "actions the calling officer may take now"})
 
 
+class NationalSyncSchema(Schema):
+    state = fields.String(metadata={"description": "of the latest step: pending | sent | parked"})
+    status_code = fields.Integer(metadata={"description": "the latest step's national code (TrangThai)"})
+    seq = fields.Integer()
+    steps = fields.Integer(metadata={"description": "steps queued for the portal so far"})
+    parked = fields.Integer(metadata={"description": "steps refused by the portal, waiting for a re-sync"})
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime(allow_none=True)
+    last_answer = fields.String(allow_none=True)
+
+
 class CaseDetailSchema(CaseSchema):
     applicant_phone = fields.String(allow_none=True)
     applicant_email = fields.String(allow_none=True)
@@ -81,6 +92,8 @@ class CaseDetailSchema(CaseSchema):
     paper_original = fields.Boolean(allow_none=True)
     approval_summary = fields.String(allow_none=True)
     audit = fields.List(fields.Nested(AuditEntrySchema))
+    national_sync = fields.Nested(NationalSyncSchema, allow_none=True,
+                                  metadata={"description": "the national portal (DVCQG) sync of this dossier"})
 
 
 class CasePageSchema(Schema):
@@ -180,3 +193,35 @@ class StatsSchema(Schema):
     to = fields.Date()
     indicators = fields.List(fields.Nested(IndicatorSchema))
     targets = fields.List(fields.Nested(TargetStandingSchema))
+
+
+class SyncQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    state = fields.String(load_default="parked", validate=validate.OneOf(("parked", "pending")))
+
+
+class SyncStepSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    seq = fields.Integer()
+    status_code = fields.Integer()
+    actor_name = fields.String()
+    at = fields.DateTime()
+    content = fields.String()
+    created_at = fields.DateTime()
+    state = fields.String()
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime(allow_none=True)
+    last_answer = fields.String(allow_none=True)
+    cuts = fields.List(fields.Dict(), allow_none=True)
+
+
+class SyncListSchema(Schema):
+    items = fields.List(fields.Nested(SyncStepSchema))
+
+
+class ResyncSchema(Schema):
+    code = fields.String()
+    requeued = fields.Integer(metadata={"description": "parked steps put back in the queue"})

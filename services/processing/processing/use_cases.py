@@ -49,8 +49,10 @@ def load_calendar(conn: Connection, working_hours: str) -> WorkingCalendar:
 
 def transition(conn: Connection, case, *, action: str, actor: str, note: str, to_status: str | None = None,
                event: str | None = None, extra: dict | None = None, changes: dict | None = None,
-               at: datetime | None = None):
-    """Apply one edge to `case` (as read in this transaction) and return the case as it now is."""
+               at: datetime | None = None, officer: dict | None = None):
+    """Apply one edge to `case` (as read in this transaction) and return the case as it now is.
+
+    A change of status also queues its national portal (DVCQG) step in the same transaction."""
     at = at or utcnow()
     status = to_status or case.status
     values = dict(changes or {})
@@ -68,7 +70,29 @@ def transition(conn: Connection, case, *, action: str, actor: str, note: str, to
             "actor": actor if not actor.startswith("system") else SYSTEM, **(extra or {}),
         }
         record_event(conn, outbox, PUBLISHES[event], data, source="processing", subject=case.code)
+        if status != case.status:
+            queue_national_step(conn, case, seq=case.seq + 1, status=status, at=at, actor=actor, officer=officer,
+                                note=note, due_at=values["due_at"] if "due_at" in values else case.due_at)
     return queries.get_case(conn, case.code)
+
+
+# ---- the national portal (DVCQG) sync queue -------------------------------------------------------------
+ROLE_TITLES = {"clerk": "Cán bộ tiếp nhận", "specialist": "Chuyên viên", "leader": "Lãnh đạo",
+               "admin": "Quản trị hệ thống"}
+ROLE_DEPARTMENTS = {"clerk": "Bộ phận tiếp nhận và trả kết quả", "specialist": "Bộ phận chuyên môn",
+                    "leader": "Lãnh đạo cơ quan", "admin": "Quản trị hệ thống"}
+
+
+def queue_national_step(conn: Connection, case, *, seq: int, status: str, at: datetime, actor: str, note: str,
+                        officer: dict | None = None, due_at: datetime | None = None) -> None:
+    """One step the national portal must hear about (the opening and every change of status); never merged."""
+    role = (officer or {}).get("role")  # no officer: the system moved it (NguoiXuLy "Hệ thống")
+    queries.insert_sync_step(
+        conn, code=case.code, agency_code=case.agency_code, seq=seq, status_code=STATUS_CODES[status],
+        actor_name="" if officer is None else (officer.get("name") or actor),
+        actor_title=ROLE_TITLES.get(role, ""), department=ROLE_DEPARTMENTS.get(role, ""),
+        at=at, content=note or "", due_at=due_at, created_at=utcnow(), state="pending", attempts=0,
+    )
 
 
 def audit_only(conn: Connection, case, *, action: str, actor: str, note: str, changes: dict | None = None) -> None:
@@ -106,7 +130,41 @@ def case_view(case, now: datetime, role: str | None = None) -> dict:
 def officer_view(conn: Connection, case, officer: dict, now: datetime | None = None) -> dict:
     view = case_view(case, now or utcnow(), officer["role"])
     view["audit"] = queries.list_audit(conn, case.id)
+    view["national_sync"] = national_sync_summary(conn, case.code)
     return view
+
+
+def national_sync_summary(conn: Connection, code: str) -> dict | None:
+    """What the console shows of the DVCQG sync: the latest step's state and the last answer worth reading
+    (a parked step's refusal comes before a later step that waits behind it)."""
+    steps = queries.sync_steps_of(conn, code)
+    if not steps:
+        return None
+    latest = steps[-1]
+    parked = [s for s in steps if s.state == "parked"]
+    shown = parked[0] if parked else next((s for s in steps if s.state == "pending" and s.last_answer), latest)
+    return {"state": latest.state, "status_code": latest.status_code, "seq": latest.seq, "steps": len(steps),
+            "parked": len(parked), "attempts": shown.attempts, "next_attempt_at": shown.next_attempt_at,
+            "last_answer": shown.last_answer}
+
+
+def sync_step_view(step) -> dict:
+    view = dict(step._mapping)
+    view["cuts"] = json.loads(step.cuts) if step.cuts else None
+    return view
+
+
+def resync_dossier(conn: Connection, code: str, *, officer: dict) -> int:
+    """An admin puts a dossier's parked steps back in the queue (after fixing what the portal refused)."""
+    case = queries.get_case(conn, code, agency=officer["agency"])
+    if case is None:
+        raise NotFound("Không tìm thấy hồ sơ (dossier not found)")
+    requeued = queries.requeue_parked(conn, code)
+    if requeued == 0:
+        raise Conflict("Hồ sơ không có bước đồng bộ nào bị Cổng DVCQG từ chối; không cần đồng bộ lại.")
+    audit_only(conn, case, action="dvcqg_resync", actor=officer["sub"],
+               note=f"Đồng bộ lại {requeued} bước lên Cổng Dịch vụ công quốc gia")
+    return requeued
 
 
 # ---- officer actions ------------------------------------------------------------------------------------
@@ -134,7 +192,7 @@ def perform_action(conn: Connection, *, code: str, action_name: str, body: dict,
     # Each effect gives the edge's payload, the case's new values and the audit note; the graph gives the target.
     extra, changes, note = _EFFECTS[action_name](ctx, case, body)
     case = transition(conn, case, action=action_name, actor=officer["sub"], note=note, to_status=action.target,
-                      event=action.event, extra=extra, changes=changes, at=now)
+                      event=action.event, extra=extra, changes=changes, at=now, officer=officer)
     return officer_view(conn, case, officer, now)
 
 
@@ -289,6 +347,8 @@ def open_case(conn: Connection, dossier: dict, *, actor: str) -> int | None:
         conn, case_id=case_id, at=moment, actor=actor, action="open", from_status=None, to_status="submitted",
         note="Hồ sơ mới nộp trực tuyến" if dossier["channel"] == "online" else "Hồ sơ nộp tại quầy",
     )
+    queue_national_step(conn, queries.get_case(conn, dossier["code"]), seq=0, status="submitted",
+                        at=dossier["submitted_at"], actor=actor, note="")
     if fee_first:
         transition(
             conn, queries.get_case(conn, dossier["code"]), action="payment_required", actor=actor,
