@@ -31,7 +31,8 @@ def registered_families():
 
     from prometheus_client import REGISTRY
 
-    for module in ("servicekit.metrics", "intake.metrics", "payment.metrics", "postal.metrics", "notify.metrics"):
+    for module in ("servicekit.metrics", "servicekit.web", "intake.metrics", "processing.metrics", "payment.metrics",
+                   "postal.metrics", "notify.metrics"):
         importlib.import_module(module)
     names = set()
     for metric in REGISTRY.collect():
