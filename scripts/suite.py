@@ -261,6 +261,7 @@ class Suite:
             "PORTAL_INTAKE_URL": self.url("intake"),
             "INTAKE_POSTAL_URL": self.url("postal"),
             "PROCESSING_DVCQG_URL": self.url("dvcqg"),
+            "PROCESSING_DVCQG_MADONVI": "000.00.00.H56",
             # A test or bench suite files thousands of dossiers from one address: intake's per-client and
             # per-phone limits (0 = off) are tested on their own, not here.
             "INTAKE_FILING_MAX_PER_CLIENT": "0",
