@@ -162,8 +162,11 @@ def test_a_report_signed_with_the_previous_key_is_accepted_during_a_rotation(cli
     assert post(client, body, secret="previous-secret").status_code == 200
 
 
-@pytest.mark.parametrize("secret, timestamp", [("wrong-secret", None), (WEBHOOK_SECRET, int(time.time()) - 301)])
-def test_a_wrong_or_stale_signature_is_a_401_and_nothing_is_recorded(client, seeded_db, dispatched, secret, timestamp):
+# The stale case's timestamp is taken when the test runs, not at collection: test ids must be the same
+# in every pytest-xdist worker.
+@pytest.mark.parametrize("secret, age_seconds", [("wrong-secret", None), (WEBHOOK_SECRET, 301)], ids=["wrong", "stale"])
+def test_a_wrong_or_stale_signature_is_a_401_and_nothing_is_recorded(client, seeded_db, dispatched, secret, age_seconds):
+    timestamp = int(time.time()) - age_seconds if age_seconds else None
     response = post(client, report(dispatched, "delivered", "2026-11-27T02:30:00.000Z"), secret, timestamp)
     assert response.status_code == 401
     assert state(seeded_db)[2] == [] and state(seeded_db)[0].status == "dispatched"
