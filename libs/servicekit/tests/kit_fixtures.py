@@ -7,6 +7,7 @@ from marshmallow import Schema, fields
 from servicekit.config import KitSettings
 from servicekit.consumer import Subscription
 from servicekit.events import Catalog
+from servicekit.outbox import record_event
 from servicekit.tables import add_kit_tables
 
 metadata = sa.MetaData()
@@ -37,3 +38,18 @@ def make_settings(amqp_url: str, db_url: str, **overrides) -> KitSettings:
 
 def subscription(handler) -> Subscription:
     return Subscription(catalog, {"thing.happened.v1": handler})
+
+
+def record_things(db, codes):
+    with db.transaction() as conn:
+        for code in codes:
+            record_event(conn, outbox, THING_HAPPENED, {"code": code}, source="kittest", subject=code)
+
+
+def count(db, table, *where):
+    with db.transaction(readonly=True) as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
+
+
+def write_effect(conn, envelope, data):
+    conn.execute(effects.insert().values(code=data["code"]))

@@ -7,39 +7,14 @@ import time
 
 import pika
 import pytest
-import sqlalchemy as sa
 
 from servicekit.consumer import Consumer, REASON_HEADER, replay_dead_letters
-from servicekit.db import Database
 from servicekit.events import make_envelope
-from servicekit.outbox import OutboxRelay, record_event
+from servicekit.outbox import OutboxRelay
 from servicekit.testing import wait_until
 from servicekit.topology import EVENTS_EXCHANGE, ServiceQueues
 
-from kit_fixtures import THING_HAPPENED, effects, inbox, make_settings, metadata, outbox, subscription
-
-
-@pytest.fixture
-def db(db_url):
-    database = Database(db_url)
-    metadata.create_all(database.engine)
-    yield database
-    database.dispose()
-
-
-def record_things(db, codes):
-    with db.transaction() as conn:
-        for code in codes:
-            record_event(conn, outbox, THING_HAPPENED, {"code": code}, source="kittest", subject=code)
-
-
-def count(db, table, *where):
-    with db.transaction(readonly=True) as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
-
-
-def write_effect(conn, envelope, data):
-    conn.execute(effects.insert().values(code=data["code"]))
+from kit_fixtures import count, effects, inbox, make_settings, outbox, record_things, subscription, write_effect
 
 
 def run_in_thread(target):

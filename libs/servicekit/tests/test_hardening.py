@@ -19,38 +19,15 @@ from servicekit import db as kit_db
 from servicekit.consumer import Consumer
 from servicekit.db import Database
 from servicekit.events import make_envelope
-from servicekit.outbox import OutboxRelay, record_event
+from servicekit.outbox import OutboxRelay
 from servicekit.tables import now
 from servicekit.testing import wait_until
 from servicekit.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, ServiceQueues, declare_service_queues
 from servicekit.worker import Worker
 
-from kit_fixtures import THING_HAPPENED, effects, inbox, make_settings, metadata, outbox, subscription
+from kit_fixtures import count, effects, inbox, make_settings, outbox, record_things, subscription, write_effect
 
 QUEUES = ServiceQueues("kittest", (100, 200))
-
-
-@pytest.fixture
-def db(db_url):
-    database = Database(db_url)
-    metadata.create_all(database.engine)
-    yield database
-    database.dispose()
-
-
-def record_things(db, codes):
-    with db.transaction() as conn:
-        for code in codes:
-            record_event(conn, outbox, THING_HAPPENED, {"code": code}, source="kittest", subject=code)
-
-
-def count(db, table, *where):
-    with db.transaction(readonly=True) as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
-
-
-def write_effect(conn, envelope, data):
-    conn.execute(effects.insert().values(code=data["code"]))
 
 
 def effect_codes(db):
