@@ -62,59 +62,79 @@ def settled(rabbit, service, checks=3, interval=0.3):
     return True
 
 
+class FilingStream:
+    """Files dossiers in a background thread, paced to span a broker outage, until told to stop.
+
+    `triggered` is set after `trigger_at` accepted filings (the moment to break the broker); once the test
+    sets `restarted`, the stream ends after `after_restart` more filings and at least `min_total` in all.
+    """
+
+    def __init__(self, filer, support, *, key_prefix, phone_base=0, count=3000, seconds=120, pace=0.03,
+                 trigger_at=60, after_restart=20, min_total=0):
+        self.filer, self.support = filer, support
+        self.key_prefix, self.phone_base, self.count, self.seconds, self.pace = key_prefix, phone_base, count, seconds, pace
+        self.trigger_at, self.after_restart, self.min_total = trigger_at, after_restart, min_total
+        self.accepted: dict[str, float] = {}  # dossier code -> time.time() of its 201
+        self.failures: list[str] = []
+        self.triggered, self.restarted, self.done = threading.Event(), threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._run, name="filings", daemon=True)
+
+    def start(self) -> "FilingStream":
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        since_restart = 0
+        for n in range(1, self.count + 1):
+            if self.done.is_set() or time.monotonic() > deadline:
+                break
+            try:
+                response = self.filer.file(self.support.phone_for(self.phone_base + n),
+                                           key=f"{self.key_prefix}-{n}-{uuid.uuid4()}", timeout=15)
+            except requests.RequestException as exc:
+                self.failures.append(f"filing {n}: {exc!r}")
+                continue
+            if response.status_code != 201:
+                self.failures.append(f"filing {n}: {response.status_code} {response.text[:300]}")
+                continue
+            self.accepted[response.json()["code"]] = time.time()
+            if len(self.accepted) >= self.trigger_at:
+                self.triggered.set()
+            if self.restarted.is_set():
+                since_restart += 1
+                if len(self.accepted) >= self.min_total and since_restart >= self.after_restart:
+                    break
+            time.sleep(self.pace)
+        self.triggered.set()
+
+    def stop(self, timeout: float = 5) -> None:
+        self.done.set()
+        self.thread.join(timeout)
+
+
 def test_broker_killed_with_sigkill_mid_stream_loses_nothing_duplicates_nothing_and_services_reconnect_within_5_s(
         private_rabbit, start_suite, support, figures):
     suite = start_suite({"MOTCUA_AMQP_URL": private_rabbit.amqp_url}, PORT_OFFSET)
     filer = support.Filer(suite)
-    accepted: dict[str, float] = {}  # dossier code -> time.time() of its 201
-    failures: list[str] = []
-    kill_now, restarted, done = threading.Event(), threading.Event(), threading.Event()
-    counts = {"after_restart": 0}
-
-    def stream():
-        # Bounded in count and time; paced so the stream spans the whole outage.
-        deadline = time.monotonic() + 120
-        for n in range(1, 3001):
-            if done.is_set() or time.monotonic() > deadline:
-                break
-            try:
-                response = filer.file(support.phone_for(n), key=f"fault-a-{n}-{uuid.uuid4()}", timeout=15)
-            except requests.RequestException as exc:
-                failures.append(f"filing {n}: {exc!r}")
-                continue
-            if response.status_code != 201:
-                failures.append(f"filing {n}: {response.status_code} {response.text[:300]}")
-                continue
-            accepted[response.json()["code"]] = time.time()
-            if len(accepted) >= 60:
-                kill_now.set()
-            if restarted.is_set():
-                counts["after_restart"] += 1
-                if len(accepted) >= 200 and counts["after_restart"] >= 20:
-                    break
-            time.sleep(0.03)
-        kill_now.set()
-
-    thread = threading.Thread(target=stream, name="filings", daemon=True)
-    thread.start()
+    stream = FilingStream(filer, support, key_prefix="fault-a", trigger_at=60, min_total=200).start()
     try:
-        assert kill_now.wait(60), "60 filings took more than a minute"
+        assert stream.triggered.wait(60), "60 filings took more than a minute"
         killed_at = time.time()
         private_rabbit.kill9()
         time.sleep(3)
         restart_seconds = private_rabbit.start()
         back_at = private_rabbit.ready_at
-        restarted.set()
-        thread.join(150)
-        assert not thread.is_alive(), "the filing stream did not finish"
+        stream.restarted.set()
+        stream.thread.join(150)
+        assert not stream.thread.is_alive(), "the filing stream did not finish"
     finally:
-        done.set()
-        thread.join(5)
+        stream.stop()
 
-    assert not failures, f"{len(failures)} filings were not accepted:\n" + "\n".join(failures[:20])
-    codes = set(accepted)
+    assert not stream.failures, f"{len(stream.failures)} filings were not accepted:\n" + "\n".join(stream.failures[:20])
+    codes = set(stream.accepted)
     assert len(codes) >= 200
-    filed_while_down = sum(1 for t in accepted.values() if killed_at <= t <= back_at)
+    filed_while_down = sum(1 for t in stream.accepted.values() if killed_at <= t <= back_at)
     assert filed_while_down > 0, "no filing happened while the broker was down"
 
     drain_started = time.monotonic()
@@ -355,38 +375,10 @@ def test_broker_down_longer_than_the_give_up_and_back_on_an_empty_disk_loses_no_
     suite = start_suite({"MOTCUA_AMQP_URL": private_rabbit.amqp_url,
                          "MOTCUA_UNROUTABLE_GIVE_UP_SECONDS": str(GIVE_UP_S)}, PORT_OFFSET)
     filer = support.Filer(suite)
-    accepted: dict[str, float] = {}
-    failures: list[str] = []
-    stop_now, restarted, done = threading.Event(), threading.Event(), threading.Event()
-    counts = {"after_restart": 0}
-
-    def stream():
-        deadline = time.monotonic() + 150
-        for n in range(1, 2001):
-            if done.is_set() or time.monotonic() > deadline:
-                break
-            try:
-                response = filer.file(support.phone_for(10_000 + n), key=f"fault-long-{n}-{uuid.uuid4()}", timeout=15)
-            except requests.RequestException as exc:
-                failures.append(f"filing {n}: {exc!r}")
-                continue
-            if response.status_code != 201:
-                failures.append(f"filing {n}: {response.status_code} {response.text[:300]}")
-                continue
-            accepted[response.json()["code"]] = time.time()
-            if len(accepted) >= 20:
-                stop_now.set()
-            if restarted.is_set():
-                counts["after_restart"] += 1
-                if counts["after_restart"] >= 20:
-                    break
-            time.sleep(0.1)
-        stop_now.set()
-
-    thread = threading.Thread(target=stream, name="filings", daemon=True)
-    thread.start()
+    stream = FilingStream(filer, support, key_prefix="fault-long", phone_base=10_000, count=2000, seconds=150,
+                          pace=0.1, trigger_at=20).start()
     try:
-        assert stop_now.wait(60), "20 filings took more than a minute"
+        assert stream.triggered.wait(60), "20 filings took more than a minute"
         stopped_at = time.time()
         private_rabbit.stop()
         private_rabbit.wipe()  # queues, bindings and exchanges gone: the services must declare them again
@@ -395,18 +387,17 @@ def test_broker_down_longer_than_the_give_up_and_back_on_an_empty_disk_loses_no_
         time.sleep(max(OUTAGE_S - (time.time() - stopped_at), 0))
         private_rabbit.start()
         back_at = private_rabbit.ready_at
-        restarted.set()
+        stream.restarted.set()
         time.sleep(LATE_WORKER_S)
         suite.restart("processing-worker", wait=False)
-        thread.join(90)
-        assert not thread.is_alive(), "the filing stream did not finish"
+        stream.thread.join(90)
+        assert not stream.thread.is_alive(), "the filing stream did not finish"
     finally:
-        done.set()
-        thread.join(5)
+        stream.stop()
 
-    assert not failures, f"{len(failures)} filings were not accepted:\n" + "\n".join(failures[:20])
-    codes = set(accepted)
-    filed_while_down = sum(1 for t in accepted.values() if stopped_at <= t <= back_at)
+    assert not stream.failures, f"{len(stream.failures)} filings were not accepted:\n" + "\n".join(stream.failures[:20])
+    codes = set(stream.accepted)
+    filed_while_down = sum(1 for t in stream.accepted.values() if stopped_at <= t <= back_at)
     assert filed_while_down > 0, "no filing happened while the broker was down"
     assert back_at - stopped_at > GIVE_UP_S
 
