@@ -217,10 +217,15 @@ def plan(listed: dict[str, dict], fetched: dict[str, dict | None], rows: list, m
     report: dict[str, list] = {"added": [], "changed": [], "withdrawn": [], "restored": [], "skipped": []}
     inserts, updates, seen_local = [], [], set()
     unchanged = 0
+    mapped_to = {local: national for national, local in mappings.items() if national in listed}
     for national_code, entry in sorted(listed.items()):
         local = mappings.get(national_code, national_code)
         seen_local.add(local)
         row = by_code.get(local)
+        if mapped_to.get(local, national_code) != national_code:  # an admin mapped another national code here
+            report["skipped"].append({"national_code": national_code, "code": local,
+                                      "reason": f"the province's code {local} is mapped from {mapped_to[local]}"})
+            continue
         if not LOCAL_CODE.match(local):
             report["skipped"].append({"national_code": national_code, "code": local,
                                       "reason": "not a code of the province's form; add a mapping"})
