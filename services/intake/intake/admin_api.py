@@ -18,6 +18,7 @@ from . import catalogue_sync, queries
 admin_blp = Blueprint("catalogue_admin", __name__, url_prefix="/v1/admin/catalogue",
                       description="Đồng bộ danh mục thủ tục từ CSDL quốc gia về TTHC (admin)")
 
+_MAX_ID = 2**53  # ids beyond this are not ours (and would overflow SQLite's integer)
 _NATIONAL_CODE = re.compile(r"^[0-9A-Za-z.\-_]{3,60}$")
 
 
@@ -43,7 +44,8 @@ MAPPING_EXAMPLE = {"national_code": "1.001193.000.00.00.H56", "local_code": "1.0
 
 
 class NotConfigured(DomainError):
-    status = 503
+    """The worker has no portal to ask: a state of the installation, not a fault of the server (no 5xx)."""
+    status = 409
 
 
 def _kit():
@@ -84,7 +86,7 @@ class RunListQuerySchema(Schema):
         unknown = RAISE
 
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    before = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    before = fields.Integer(load_default=None, validate=validate.Range(min=1, max=_MAX_ID))
 
 
 class RunListSchema(Schema):
@@ -124,7 +126,7 @@ def _run(row, with_report: bool = False) -> dict:
 @admin_blp.arguments(RunRequestSchema)
 @admin_blp.response(202, RunSchema, example={**RUN_EXAMPLE, "state": "requested", "started_at": None,
                                              "finished_at": None, "summary": None})
-@admin_blp.alt_response(503, description="the national portal's URL is not configured (INTAKE_DVCQG_URL)")
+@admin_blp.alt_response(409, description="the national portal's URL is not configured (INTAKE_DVCQG_URL)")
 def request_run(args):
     """Ask the worker for a catalogue sync run now; answers the run (the one already waiting or running, if any)."""
     if not current_settings().dvcqg_url:
@@ -152,7 +154,7 @@ def list_runs(args):
 def get_run(run_id):
     """One run and its change report: added, changed (field by field), withdrawn, restored and skipped procedures."""
     with current_db().transaction(readonly=True) as conn:
-        row = queries.get_catalogue_run(conn, run_id)
+        row = queries.get_catalogue_run(conn, run_id) if run_id <= _MAX_ID else None
     if row is None:
         raise NotFound("Không tìm thấy lần đồng bộ (run not found)")
     return _run(row, with_report=True)

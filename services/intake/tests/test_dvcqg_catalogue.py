@@ -339,7 +339,8 @@ def test_only_an_admin_asks_for_a_run_and_a_second_request_joins_the_waiting_one
 
     unconfigured = create_app(settings).test_client()  # no INTAKE_DVCQG_URL
     answer = unconfigured.post("/v1/admin/catalogue/runs", json={}, headers=bearer(settings))
-    assert answer.status_code == 503 and "INTAKE_DVCQG_URL" in answer.get_json()["message"]
+    assert answer.status_code == 409 and "INTAKE_DVCQG_URL" in answer.get_json()["message"]
+    assert admin_client.get(f"/v1/admin/catalogue/runs/{10**30}", headers=bearer(synced_settings)).status_code == 404
 
 
 def test_the_admin_examples_are_what_the_schemas_produce():
