@@ -370,3 +370,15 @@ def test_the_worker_runs_the_catalogue_sync_only_when_the_portal_url_is_set(monk
 
     with pytest.raises(ConfigError, match="INTAKE_DVCQG_URL"):
         Settings.from_env()
+
+
+def test_a_session_the_portal_ends_between_runs_is_renewed_once_and_the_run_goes_through(
+        admin_client, synced_settings, sync, portal):
+    run_now(admin_client, synced_settings, sync)
+    assert requests.post(f"{portal.url}/v1/control/expire-sessions", timeout=5).json()["expired"] == 1
+    portal.put(NEW, GUARDIANSHIP)
+    run = run_now(admin_client, synced_settings, sync)
+    assert run["state"] == "ok" and run["summary"]["added"] == 1
+    calls = requests.get(f"{portal.url}/v1/calls", timeout=5).json()["items"]
+    assert [c["service"] for c in calls].count("auth") == 2  # the first session, then one renewal
+    assert any(c["outcome"] == "expired" for c in calls)
