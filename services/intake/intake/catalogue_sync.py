@@ -40,6 +40,7 @@ SYNCED_FIELDS = ("name", "agency_code", "level", "processing_days", "fee_vnd", "
 LOCAL_CODE = re.compile(r"^\d\.\d{6}(\.\d{3}\.\d{2}\.\d{2})?\.[A-Z]\d{2}$")  # the seed's rule for a code
 DOCUMENT_CODE = re.compile(r"^[A-Z0-9_]{2,40}$")
 ONLINE, COUNTER, POST = "2", "1", "3"  # KENH: the channel a time and fee apply to
+MAX_TIME, MAX_FEE_VND = 10_000, 1_000_000_000  # beyond these a value is a mistake, not a procedure
 STALE_RUN = timedelta(minutes=30)  # a run still "running" after this died with its worker
 
 
@@ -64,7 +65,7 @@ def _list(value: Any, where: str) -> list:
     return value
 
 
-def _number(value: Any, where: str) -> float:
+def _number(value: Any, where: str, limit: float) -> float:
     if isinstance(value, bool):
         raise BadAnswer(f"{where}: expected a number, got {value!r}")
     if isinstance(value, (int, float)):
@@ -73,8 +74,8 @@ def _number(value: Any, where: str) -> float:
         number = float(value.strip().replace(",", "."))
     else:
         raise BadAnswer(f"{where}: expected a number, got {value!r}"[:300])
-    if number < 0 or math.isinf(number):
-        raise BadAnswer(f"{where}: expected a number of 0 or more, got {value!r}")
+    if math.isnan(number) or not 0 <= number <= limit:
+        raise BadAnswer(f"{where}: expected a number from 0 to {limit:,}, got {value!r}"[:300])
     return number
 
 
@@ -120,16 +121,16 @@ def read_procedure(item: Any, code: str) -> dict:
         out["level"] = LEVELS[str(level)]
     way, out["channels"] = _way(item, code)
     if way is not None:
-        amount = _number(way.get("THOIGIANGIAIQUYET"), f"{code}.THOIGIANGIAIQUYET")
+        amount = _number(way.get("THOIGIANGIAIQUYET"), f"{code}.THOIGIANGIAIQUYET", MAX_TIME)
         unit = fold_ascii(str(way.get("DONVITINH") or "ngay")).lower()
         # Hours become working days of 8 hours, rounded up: the citizen is never promised less than the law allows.
         out["processing_days"] = math.ceil(amount / 8) if "gio" in unit else math.ceil(amount)
         fees = [f for f in _list(way.get("PHILEPHI"), f"{code}.PHILEPHI")]
         if not all(isinstance(f, dict) for f in fees):
             raise BadAnswer(f"{code}.PHILEPHI: expected objects")
-        total = sum(_number(f.get("SOTIEN", 0), f"{code}.PHILEPHI.SOTIEN") for f in fees)
-        if total != int(total):
-            raise BadAnswer(f"{code}.PHILEPHI: a fee that is not whole VND ({total})")
+        total = sum(_number(f.get("SOTIEN", 0), f"{code}.PHILEPHI.SOTIEN", MAX_FEE_VND) for f in fees)
+        if total != int(total) or total > MAX_FEE_VND:
+            raise BadAnswer(f"{code}.PHILEPHI: a fee that is not whole VND or beyond {MAX_FEE_VND:,} ({total})")
         out["fee_vnd"] = int(total)
     documents, seen = [], set()
     for group in _list(item.get("THANHPHANHOSO"), f"{code}.THANHPHANHOSO"):
@@ -350,8 +351,10 @@ class CatalogueSync:
                 self._apply(conn, result, now)
                 queries.finish_catalogue_run(conn, run_id, state="ok", finished_at=now,
                                              summary=result["summary"], report=result["report"])
-        except (dvcqg.DvcqgError, BadAnswer) as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure ends the run as failed, nothing applied
             message = exc.message if isinstance(exc, dvcqg.DvcqgError) else str(exc)
+            if not isinstance(exc, (dvcqg.DvcqgError, BadAnswer)):
+                log.exception("DVCQG catalogue run broke", extra={"event": "dvcqg.catalogue_broke", "run_id": run_id})
             with self.db.transaction() as conn:
                 queries.finish_catalogue_run(conn, run_id, state="failed", finished_at=self.clock(),
                                              error=f"{type(exc).__name__}: {message}"[:1000])

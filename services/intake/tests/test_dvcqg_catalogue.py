@@ -382,3 +382,44 @@ def test_a_session_the_portal_ends_between_runs_is_renewed_once_and_the_run_goes
     calls = requests.get(f"{portal.url}/v1/calls", timeout=5).json()["items"]
     assert [c["service"] for c in calls].count("auth") == 2  # the first session, then one renewal
     assert any(c["outcome"] == "expired" for c in calls)
+
+
+# ---- reading one national record --------------------------------------------------------------------------------
+def national(**changes):
+    item = {"MATTHC": NEW, **copy.deepcopy(GUARDIANSHIP)}
+    item.update(changes)
+    return item
+
+
+def timed(value, unit="Ngày làm việc", fee="0"):
+    return [{"KENH": "2", "THOIGIAN": [{"THOIGIANGIAIQUYET": value, "DONVITINH": unit, "MOTA": "",
+                                        "PHILEPHI": [{"MAPHILEPHI": "LP", "SOTIEN": fee, "DONVI": "VNĐ"}]}]}]
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"MATTHC": "1.000001.H56"}, "another procedure"),
+    ({"TENTTHC": ""}, "TENTTHC"),
+    ({"MUCDO": "CAO_NHAT"}, "MUCDO"),
+    ({"CACHTHUCTHUCHIEN": timed("ba ngày")}, "THOIGIANGIAIQUYET"),
+    ({"CACHTHUCTHUCHIEN": timed(float("nan"))}, "THOIGIANGIAIQUYET"),
+    ({"CACHTHUCTHUCHIEN": timed("99999999")}, "THOIGIANGIAIQUYET"),
+    ({"CACHTHUCTHUCHIEN": timed("3", fee="1500.5")}, "whole VND"),
+    ({"CACHTHUCTHUCHIEN": timed("3", fee="-5")}, "SOTIEN"),
+    ({"CACHTHUCTHUCHIEN": "3 ngày"}, "CACHTHUCTHUCHIEN"),
+    ({"THANHPHANHOSO": [{"GIAYTO": [{"TENGIAYTO": "Tờ khai"}]}]}, "MAGIAYTO"),
+    ({"THANHPHANHOSO": [{"GIAYTO": [{"MAGIAYTO": "!!", "TENGIAYTO": "Tờ khai"}]}]}, "MAGIAYTO"),
+])
+def test_a_national_record_the_suite_cannot_read_is_a_bad_answer_naming_the_field(changes, words):
+    from intake.catalogue_sync import BadAnswer, read_procedure
+
+    with pytest.raises(BadAnswer, match=words):
+        read_procedure(national(**changes), NEW)
+
+
+def test_hours_become_working_days_rounded_up_and_document_codes_are_folded():
+    from intake.catalogue_sync import read_procedure
+
+    read = read_procedure(national(CACHTHUCTHUCHIEN=timed("12", "Giờ làm việc", fee="25000"), THANHPHANHOSO=[
+        {"GIAYTO": [{"MAGIAYTO": "tờ-khai 01", "TENGIAYTO": "Tờ khai", "BATBUOC": "0"}]}]), NEW)
+    assert read["processing_days"] == 2 and read["fee_vnd"] == 25000
+    assert read["documents"] == [{"code": "TO_KHAI_01", "name": "Tờ khai", "required": False}]
