@@ -423,3 +423,26 @@ def test_hours_become_working_days_rounded_up_and_document_codes_are_folded():
         {"GIAYTO": [{"MAGIAYTO": "tờ-khai 01", "TENGIAYTO": "Tờ khai", "BATBUOC": "0"}]}]), NEW)
     assert read["processing_days"] == 2 and read["fee_vnd"] == 25000
     assert read["documents"] == [{"code": "TO_KHAI_01", "name": "Tờ khai", "required": False}]
+
+
+def test_the_dossiers_of_a_withdrawn_procedure_keep_working(admin_client, synced_settings, sync, portal, client,
+                                                            file_dossier, documents, db):
+    from servicekit.testing import deliver_event
+
+    from intake.events import CONSUMES
+    from intake.handlers import SUBSCRIPTION
+    from intake.models import inbox
+
+    client.application.extensions["intake.catalogue"].ttl_seconds = 0
+    filed = file_dossier().get_json()
+    portal.delete(BIRTH)
+    assert run_now(admin_client, synced_settings, sync)["summary"]["withdrawn"] == 1
+    for seq, type_ in ((3, "dossier.received.v1"), (4, "dossier.supplement_requested.v1")):
+        data = {**json.loads(json.dumps(CONSUMES[type_].example)), "code": filed["code"], "seq": seq}
+        assert deliver_event(db, inbox, SUBSCRIPTION, "intake", type_, data, subject=filed["code"]) == "ok"
+    token = {"Authorization": f"Bearer {filed['access_token']}"}
+    answer = client.post(f"/v1/dossiers/{filed['code']}/supplements", headers=token,
+                         json={"documents": documents("GIAY_CHUNG_SINH"), "note": None})
+    assert answer.status_code == 201, answer.get_json()
+    assert client.get(f"/v1/dossiers/{filed['code']}", headers=token).get_json()["procedure"]["code"] == BIRTH
+    assert client.get(f"/v1/dossiers/{filed['code']}/receipt.pdf", headers=token).status_code == 200
