@@ -41,9 +41,11 @@ PROGRESS_REQUIRED = ("MaHoSo", "NguoiXuLy", "ThoiDiemXuLy", "NoiDungXuLy", "Tran
 PROGRESS_DATES = ("NgayBatDau", "NgayKetThucTheoQuyDinh")
 # A received dossier (2), in review (4), result ready (9) or returned (10) has been received at the counter.
 NEEDS_RECEIVED = {"2", "4", "9", "10"}
+# The file links (DuongDanTaiTepTin, DuongDanTepTinKetQua) are checked when given, not required: the suite sends
+# names and file ids without a public link to a citizen's papers (docs/dvcqg.md "Documents").
 LISTS = {
-    "TaiLieuNop": (("TepDinhKemId", "TenTepDinhKem", "DuongDanTaiTepTin"), (), "DuongDanTaiTepTin"),
-    "DanhSachGiayToKetQua": (("TenGiayTo", "GiayToId", "DuongDanTepTinKetQua"), (), "DuongDanTepTinKetQua"),
+    "TaiLieuNop": (("TepDinhKemId", "TenTepDinhKem"), (), "DuongDanTaiTepTin"),
+    "DanhSachGiayToKetQua": (("TenGiayTo", "GiayToId"), (), "DuongDanTepTinKetQua"),
     "DanhSachLePhi": (("TenPhiLePhi", "Gia"), (), None),
     "DanhSachHoSoBoSung": (("HoSoBoSungId", "NoiDungBoSung", "NgayBoSung"),
                            ("NgayBoSung", "NgayHenTraTruoc", "NgayHenTraMoi"), None),
@@ -378,6 +380,18 @@ class Portal:
     def procedures(self) -> list[dict]:
         return [json.loads(row["data"]) for row in self.store.query("SELECT data FROM procedures ORDER BY ma_tthc")]
 
+    def procedure_list(self) -> list[dict]:
+        """LayDanhSachTTHC's items. NGAYCAPNHAT, the moment of the procedure's last change (yyyyMMddHHmmssfff,
+        UTC), is the simulator's: the reference shows no change mark, so a caller must work without one too."""
+        rows = self.store.query("SELECT data, updated_at FROM procedures ORDER BY ma_tthc")
+        items = []
+        for row in rows:
+            p = json.loads(row["data"])
+            mark = re.sub(r"\D", "", row["updated_at"])[:17]
+            items.append({"MATTHC": p["MATTHC"], "TENTTHC": p["TENTTHC"], "TRANGTHAI": p.get("TRANGTHAI", "1"),
+                          "NGAYCAPNHAT": mark})
+        return items
+
     # dossiers
 
     def known(self, ma_ho_so: str) -> dict | None:
@@ -511,8 +525,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         return reply(portal.answer(OK, "Thành công", result=[procedure] if procedure else []), "LayThuTuc", "ok")
 
     def all_procedures(body: dict):
-        result = [{"MATTHC": p["MATTHC"], "TENTTHC": p["TENTTHC"], "TRANGTHAI": p.get("TRANGTHAI", "1")}
-                  for p in portal.procedures()]
+        result = portal.procedure_list()
         return reply(portal.answer(OK, "Thành công", result=result), "LayDanhSachTTHC", "ok")
 
     HANDLERS = {"DongBoHoSoMC": sync_dossiers, "CapNhatTienDoHoSoMC": sync_progress, "TraCuuHoSo": look_up_dossier,

@@ -230,6 +230,26 @@ def test_a_procedure_added_or_changed_shows_in_the_catalogue_and_a_dossier_may_u
     assert client.put("/v1/procedures/x", json={}).status_code == 422
 
 
+def test_the_list_marks_each_procedure_with_its_last_change_and_the_mark_moves_only_on_a_change(client):
+    session = session_of(client)
+    before = {p["MATTHC"]: p["NGAYCAPNHAT"] for p in call(client, session, "LayDanhSachTTHC")["result"]}
+    assert all(len(mark) == 17 and mark.isdigit() for mark in before.values())
+    changed = client.get("/v1/procedures").get_json()["items"][0]
+    client.put(f"/v1/procedures/{changed['MATTHC']}", json={**changed, "TENTTHC": changed["TENTTHC"] + " (sửa)"})
+    after = {p["MATTHC"]: p["NGAYCAPNHAT"] for p in call(client, session, "LayDanhSachTTHC")["result"]}
+    assert [code for code in before if before[code] != after[code]] == [changed["MATTHC"]]
+
+
+def test_documents_without_a_public_link_are_taken_by_name_and_file_id(client):
+    papers = {"TaiLieuNop": [{"TepDinhKemId": "u1", "TenTepDinhKem": "to-khai.pdf", "IsDeleted": "False",
+                              "MaThanhPhanHoSo": "TK_KHAI_SINH", "DuongDanTaiTepTin": ""}],
+              "DanhSachGiayToKetQua": [{"TenGiayTo": "Giấy khai sinh", "GiayToId": "r1", "MaThanhPhanHoSo": "",
+                                        "DuongDanTepTinKetQua": ""}]}
+    assert push(client, session_of(client), record(**papers))["error_code"] == 0
+    missing = push(client, session_of(client), record(MaHoSo=CODE + "9", TaiLieuNop=[{"TenTepDinhKem": "a.pdf"}]))
+    assert missing["error_code"] == dvcqg.INVALID and "TepDinhKemId: bắt buộc" in missing["message"]
+
+
 @pytest.mark.parametrize("form, success", [("number", 0), ("string", "0"), ("padded", "00")])
 def test_success_is_answered_in_the_configured_error_code_form(tmp_path, form, success):
     client = make_client(tmp_path, error_code_form=form)

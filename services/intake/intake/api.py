@@ -85,7 +85,7 @@ def get_procedure(code):
     """One procedure: agency, service level, deadline, fee, documents and delivery methods."""
     with current_db().transaction(readonly=True) as conn:
         row = queries.get_procedure(conn, code)
-    if row is None:
+    if row is None or row.withdrawn_at is not None:  # withdrawn: hidden from citizens like in the list
         raise NotFound("Không tìm thấy thủ tục (procedure not found)")
     return _procedure(row)
 

@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from servicekit.files import FileStore
 from servicekit.web import create_service_app, error_response
 
+from .admin_api import admin_blp
 from .api import UPLOAD_ENDPOINT, dossiers_blp, postal_blp, procedures_blp, uploads_blp
 from .catalogue import ProcedureCatalogue
 from .config import Settings
@@ -70,4 +71,7 @@ def create_app(settings: Settings | None = None):
     api.register_blueprint(uploads_blp)
     api.register_blueprint(dossiers_blp)
     api.register_blueprint(postal_blp)
+    # The catalogue sync's admin routes carry the kit's officer security ("bearer", as processing's do).
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    api.register_blueprint(admin_blp)
     return app

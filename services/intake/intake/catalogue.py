@@ -23,6 +23,7 @@ class Procedure:
     result_is_paper: bool
     agency_code: str
     agency_name: str
+    withdrawn: bool = False  # gone from the national catalogue: closed to new filings, kept for its dossiers
 
     @property
     def document_codes(self) -> frozenset[str]:
@@ -39,14 +40,15 @@ class Procedure:
             fee_vnd=row.fee_vnd, fee_mode=row.fee_mode, documents=tuple(row.documents),
             delivery_methods=tuple(row.delivery_methods), result_is_paper=bool(row.result_is_paper),
             agency_code=row.agency_code, agency_name=row.agency_name,
+            withdrawn=getattr(row, "withdrawn_at", None) is not None,
         )
 
 
 class ProcedureCatalogue:
     """Every filing needs its procedure; reading ~25 rows once every few seconds beats a query per filing.
 
-    Safe because the catalogue only changes by `manage seed` (a deploy step): a change reaches filings
-    within `ttl_seconds`. The dossier keeps the procedure's name and fees as filed, so nothing later
+    Safe because the catalogue changes rarely (`manage seed` at a deploy, the national catalogue sync once a
+    day or on an admin's request): a change reaches filings within `ttl_seconds`. The dossier keeps the procedure's name and fees as filed, so nothing later
     depends on which snapshot a filing saw. `ttl_seconds <= 0` reads the database every time.
     """
 

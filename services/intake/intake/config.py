@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from servicekit.config import ConfigError, KitSettings, dev_secret, env, env_float, env_int, env_list
 
 DEV_TOKEN_SECRET = "dev-only-intake-token-secret-change-me"
+# The national portal simulator's development password (simulators/motcua_sims/dvcqg.py); warned at start.
+DEV_DVCQG_PASSWORD = "dev-dvcqg-password"
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,28 @@ class Settings:
     postal_url: str = "http://127.0.0.1:8004"
     postal_timeout_seconds: float = 2.0
     cors_origins: tuple[str, ...] = ()
+    # The national catalogue sync (catalogue_sync.py): off while the portal's URL is empty. A scheduled run every
+    # `dvcqg_catalogue_interval_seconds` (0: only on an admin's request); the worker looks for requests every
+    # `dvcqg_catalogue_poll_seconds`. A run that would withdraw more than the share of the catalogue fails.
+    dvcqg_url: str = ""
+    dvcqg_auth_path: str = "/dvcqg/auth"
+    dvcqg_integration_path: str = "/dvcqg/integration"
+    dvcqg_username: str = "motcua"
+    dvcqg_password: str = DEV_DVCQG_PASSWORD
+    dvcqg_madonvi: str = ""
+    dvcqg_dstcode: str = ""
+    dvcqg_timeout_seconds: float = 30.0
+    dvcqg_catalogue_interval_seconds: float = 86400.0
+    dvcqg_catalogue_poll_seconds: float = 10.0
+    dvcqg_catalogue_max_withdraw_share: float = 0.5
     dev_defaults: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> "Settings":
         token_secret, token_is_dev = dev_secret("INTAKE_TOKEN_SECRET", DEV_TOKEN_SECRET)
         kit = KitSettings.from_env("intake")
+        dvcqg_url = (env("INTAKE_DVCQG_URL", "") or "").strip().rstrip("/")
+        dvcqg_password, dvcqg_password_is_dev = dev_secret("INTAKE_DVCQG_PASSWORD", DEV_DVCQG_PASSWORD)
         settings = cls(
             kit=kit,
             postal_citizen_price_vnd=env_int("INTAKE_POSTAL_CITIZEN_PRICE_VND", 10000),
@@ -73,7 +91,19 @@ class Settings:
             postal_url=(env("INTAKE_POSTAL_URL", "http://127.0.0.1:8004") or "").rstrip("/"),
             postal_timeout_seconds=env_float("INTAKE_POSTAL_TIMEOUT_SECONDS", 2.0),
             cors_origins=tuple(origin.rstrip("/") for origin in env_list("INTAKE_CORS_ORIGINS", "")),
-            dev_defaults=("INTAKE_TOKEN_SECRET",) if token_is_dev else (),
+            dvcqg_url=dvcqg_url,
+            dvcqg_auth_path=env("INTAKE_DVCQG_AUTH_PATH", "/dvcqg/auth"),
+            dvcqg_integration_path=env("INTAKE_DVCQG_INTEGRATION_PATH", "/dvcqg/integration"),
+            dvcqg_username=env("INTAKE_DVCQG_USERNAME", "motcua"),
+            dvcqg_password=dvcqg_password,
+            dvcqg_madonvi=env("INTAKE_DVCQG_MADONVI", ""),
+            dvcqg_dstcode=env("INTAKE_DVCQG_DSTCODE", ""),
+            dvcqg_timeout_seconds=env_float("INTAKE_DVCQG_TIMEOUT_SECONDS", 30.0),
+            dvcqg_catalogue_interval_seconds=env_float("INTAKE_DVCQG_CATALOGUE_INTERVAL_SECONDS", 86400.0),
+            dvcqg_catalogue_poll_seconds=env_float("INTAKE_DVCQG_CATALOGUE_POLL_SECONDS", 10.0),
+            dvcqg_catalogue_max_withdraw_share=env_float("INTAKE_DVCQG_CATALOGUE_MAX_WITHDRAW_SHARE", 0.5),
+            dev_defaults=(("INTAKE_TOKEN_SECRET",) if token_is_dev else ())
+            + (("INTAKE_DVCQG_PASSWORD",) if dvcqg_url and dvcqg_password_is_dev else ()),
         )
         if settings.postal_citizen_price_vnd < 0:
             raise ConfigError("INTAKE_POSTAL_CITIZEN_PRICE_VND must be a whole, non-negative VND amount")
@@ -91,6 +121,14 @@ class Settings:
         for name, url in (("MOTCUA_PORTAL_URL", settings.portal_url), ("INTAKE_POSTAL_URL", settings.postal_url)):
             if not url.startswith(("http://", "https://")):
                 raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
+        if settings.dvcqg_url and not settings.dvcqg_url.startswith(("http://", "https://")):
+            raise ConfigError(f"INTAKE_DVCQG_URL must be an http(s) URL, got {settings.dvcqg_url!r}")
+        if settings.dvcqg_timeout_seconds <= 0 or settings.dvcqg_catalogue_poll_seconds <= 0 \
+                or settings.dvcqg_catalogue_interval_seconds < 0:
+            raise ConfigError("INTAKE_DVCQG_TIMEOUT_SECONDS and INTAKE_DVCQG_CATALOGUE_POLL_SECONDS must be positive, "
+                              "INTAKE_DVCQG_CATALOGUE_INTERVAL_SECONDS 0 (on request only) or more")
+        if not 0 < settings.dvcqg_catalogue_max_withdraw_share <= 1:
+            raise ConfigError("INTAKE_DVCQG_CATALOGUE_MAX_WITHDRAW_SHARE must be above 0 and at most 1")
         if len(settings.token_secret) < 16:
             raise ConfigError("INTAKE_TOKEN_SECRET must be at least 16 characters")
         return settings

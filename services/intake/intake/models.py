@@ -33,6 +33,46 @@ procedures = sa.Table(
     sa.Column("delivery_methods", sa.JSON, nullable=False),
     sa.Column("result_is_paper", sa.Boolean, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # 0004: the national catalogue sync (catalogue_sync.py). `source` is who owns the row: "seed" (the shipped
+    # file, upserted by `manage migrate|seed`) or "dvcqg" (taken over by the sync; the seed no longer touches it).
+    # A procedure is never deleted (dossiers name it): one gone from the national list is withdrawn, hidden from
+    # the citizen's catalogue and closed to new filings. `national_code` is its MATTHC, `national_marker` the
+    # list's last-change mark (NGAYCAPNHAT) as last applied: an unchanged mark skips the LayThuTuc call.
+    sa.Column("source", sa.String(10), nullable=False, server_default="seed"),
+    sa.Column("withdrawn_at", UTCDateTime),
+    sa.Column("national_code", sa.String(60)),
+    sa.Column("national_marker", sa.String(40)),
+    sa.Column("synced_at", UTCDateTime),
+)
+
+# National procedure code (MATTHC) -> the province's own code, where they differ; edited by an admin
+# (PUT /v1/admin/catalogue/mappings/{national_code}). A code without a row maps to itself.
+procedure_code_map = sa.Table(
+    "procedure_code_map",
+    metadata,
+    sa.Column("national_code", sa.String(60), primary_key=True),
+    sa.Column("local_code", sa.String(40), nullable=False, unique=True),
+    sa.Column("note", sa.Text),
+    sa.Column("updated_by", sa.String(100), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per catalogue sync run: requested (by an admin) -> running -> ok | failed, with its change report.
+catalogue_runs = sa.Table(
+    "catalogue_runs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("trigger", sa.String(10), nullable=False),  # schedule | admin
+    sa.Column("requested_by", sa.String(100)),  # the admin's sub
+    sa.Column("full", sa.Boolean, nullable=False, server_default=sa.false()),  # fetch every procedure
+    sa.Column("state", sa.String(10), nullable=False),  # requested | running | ok | failed
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("error", sa.Text),
+    sa.Column("summary", sa.JSON),  # {listed, fetched, added, changed, withdrawn, restored, unchanged, skipped}
+    sa.Column("report", sa.JSON),  # {added: [...], changed: [{code, national_code, changes: {field: {from, to}}}], ...}
+    sa.Index("ix_catalogue_runs_state", "state", "id"),
 )
 
 dossiers = sa.Table(

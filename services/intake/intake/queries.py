@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import (access_tokens, agencies, dossier_payments, dossier_sequences, dossier_shipments,
-                     dossier_timeline, dossiers, lookup_limits, procedures, rate_limits, ratings, supplement_requests,
-                     uploads)
+from .models import (access_tokens, agencies, catalogue_runs, dossier_payments, dossier_sequences, dossier_shipments,
+                     dossier_timeline, dossiers, lookup_limits, procedure_code_map, procedures, rate_limits, ratings,
+                     supplement_requests, uploads)
 
 
 def _insert(conn: Connection, table: sa.Table):
@@ -22,6 +22,7 @@ _PROCEDURE_COLUMNS = (
     procedures.c.code, procedures.c.name, procedures.c.level, procedures.c.processing_days,
     procedures.c.fee_vnd, procedures.c.fee_mode, procedures.c.documents, procedures.c.delivery_methods,
     procedures.c.result_is_paper, procedures.c.agency_code, agencies.c.name.label("agency_name"),
+    procedures.c.withdrawn_at,
 )
 _WITH_AGENCY = procedures.join(agencies, procedures.c.agency_code == agencies.c.code)
 
@@ -36,7 +37,7 @@ def list_all_procedures(conn: Connection):
 
 def list_procedures(conn: Connection, *, folded_q: str | None, agency: str | None, level: str | None,
                     page: int, per_page: int):
-    where = []
+    where = [procedures.c.withdrawn_at.is_(None)]  # a withdrawn procedure is hidden from citizens
     if folded_q:
         escaped = folded_q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(procedures.c.search_text.like(f"%{escaped}%", escape="\\"))
@@ -62,6 +63,105 @@ def upsert_procedure(conn: Connection, **values) -> None:
     stmt = _insert(conn, procedures).values(**values)
     conn.execute(stmt.on_conflict_do_update(
         index_elements=[procedures.c.code], set_={k: stmt.excluded[k] for k in values if k != "code"}))
+
+
+def seed_procedure(conn: Connection, **values) -> None:
+    """The shipped file's upsert: a procedure the national catalogue sync took over (source "dvcqg") is left
+    as the sync made it, so a redeploy's `manage migrate` does not undo the national catalogue."""
+    stmt = _insert(conn, procedures).values(**values, source="seed")
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=[procedures.c.code], set_={k: stmt.excluded[k] for k in values if k != "code"},
+        where=procedures.c.source == "seed"))
+
+
+# ---- the national catalogue sync (catalogue_sync.py) ---------------------------------------------
+def list_catalogue_rows(conn: Connection):
+    """Every procedure with what the sync compares, withdrawn ones included."""
+    return conn.execute(sa.select(procedures).order_by(procedures.c.code)).all()
+
+
+def list_agency_codes(conn: Connection) -> set[str]:
+    return set(conn.execute(sa.select(agencies.c.code)).scalars())
+
+
+def count_dossiers_by_procedure(conn: Connection, codes: list[str]) -> dict[str, int]:
+    if not codes:
+        return {}
+    rows = conn.execute(sa.select(dossiers.c.procedure_code, sa.func.count()).where(
+        dossiers.c.procedure_code.in_(codes)).group_by(dossiers.c.procedure_code)).all()
+    return {code: count for code, count in rows}
+
+
+def update_procedure(conn: Connection, code: str, **values) -> None:
+    conn.execute(sa.update(procedures).where(procedures.c.code == code).values(**values))
+
+
+def insert_procedure(conn: Connection, **values) -> None:
+    conn.execute(sa.insert(procedures).values(**values))
+
+
+def list_code_mappings(conn: Connection):
+    return conn.execute(sa.select(procedure_code_map).order_by(procedure_code_map.c.national_code)).all()
+
+
+def get_code_mapping_by_local(conn: Connection, local_code: str):
+    return conn.execute(sa.select(procedure_code_map).where(procedure_code_map.c.local_code == local_code)).first()
+
+
+def upsert_code_mapping(conn: Connection, **values) -> None:
+    stmt = _insert(conn, procedure_code_map).values(**values)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=[procedure_code_map.c.national_code],
+        set_={k: stmt.excluded[k] for k in values if k != "national_code"}))
+
+
+def delete_code_mapping(conn: Connection, national_code: str) -> bool:
+    return conn.execute(sa.delete(procedure_code_map).where(
+        procedure_code_map.c.national_code == national_code)).rowcount > 0
+
+
+def insert_catalogue_run(conn: Connection, **values) -> int:
+    return conn.execute(sa.insert(catalogue_runs).values(**values).returning(catalogue_runs.c.id)).scalar_one()
+
+
+def get_catalogue_run(conn: Connection, run_id: int):
+    return conn.execute(sa.select(catalogue_runs).where(catalogue_runs.c.id == run_id)).first()
+
+
+def find_open_catalogue_run(conn: Connection):
+    """The run an admin asked for that has not finished (requested or running), if any."""
+    return conn.execute(sa.select(catalogue_runs).where(catalogue_runs.c.state.in_(("requested", "running")))
+                        .order_by(catalogue_runs.c.id).limit(1)).first()
+
+
+def find_requested_catalogue_run(conn: Connection):
+    return conn.execute(sa.select(catalogue_runs).where(catalogue_runs.c.state == "requested")
+                        .order_by(catalogue_runs.c.id).limit(1)).first()
+
+
+def last_catalogue_run_started(conn: Connection):
+    """When the latest run that started, started (the schedule counts from it)."""
+    return conn.execute(sa.select(sa.func.max(catalogue_runs.c.started_at))).scalar()
+
+
+def claim_catalogue_run(conn: Connection, run_id: int, now: datetime) -> bool:
+    return conn.execute(sa.update(catalogue_runs).where(
+        catalogue_runs.c.id == run_id, catalogue_runs.c.state == "requested").values(
+        state="running", started_at=now)).rowcount == 1
+
+
+def finish_catalogue_run(conn: Connection, run_id: int, **values) -> None:
+    conn.execute(sa.update(catalogue_runs).where(catalogue_runs.c.id == run_id).values(**values))
+
+
+def list_catalogue_runs(conn: Connection, *, limit: int, before: int | None = None):
+    query = sa.select(catalogue_runs.c.id, catalogue_runs.c.trigger, catalogue_runs.c.requested_by,
+                      catalogue_runs.c.full, catalogue_runs.c.state, catalogue_runs.c.requested_at,
+                      catalogue_runs.c.started_at, catalogue_runs.c.finished_at, catalogue_runs.c.error,
+                      catalogue_runs.c.summary)
+    if before is not None:
+        query = query.where(catalogue_runs.c.id < before)
+    return conn.execute(query.order_by(catalogue_runs.c.id.desc()).limit(limit)).all()
 
 
 # ---- dossiers -------------------------------------------------------------------------------------
@@ -369,3 +469,15 @@ def record_lookup_miss(conn: Connection, client_ip: str, moment: datetime, windo
         # Windows of other clients that have ended are noise: drop them while we are writing anyway.
         conn.execute(lookup_limits.delete().where(lookup_limits.c.window_started_at <= cutoff))
     return misses
+
+
+def list_agencies(conn: Connection):
+    return conn.execute(sa.select(agencies.c.code, agencies.c.name).order_by(agencies.c.code)).all()
+
+
+def fail_stale_catalogue_runs(conn: Connection, started_before: datetime, now: datetime) -> int:
+    """A run still "running" long after it started died with its worker: it applied nothing (one transaction)."""
+    return conn.execute(sa.update(catalogue_runs).where(
+        catalogue_runs.c.state == "running", catalogue_runs.c.started_at < started_before).values(
+        state="failed", finished_at=now, error="interrupted: the worker stopped during the run; nothing applied")
+    ).rowcount

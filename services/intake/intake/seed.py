@@ -79,7 +79,8 @@ def search_text(*parts: str) -> str:
 
 
 def seed(db: Database, path: str = DATA_FILE) -> dict:
-    """Upsert agencies and procedures by code, in one transaction; running it again changes nothing."""
+    """Upsert agencies and procedures by code, in one transaction; running it again changes nothing. A procedure
+    the national catalogue sync owns (source "dvcqg") is left as the sync made it."""
     data = load_reference_data(path)
     moment = now()
     names = {agency["code"]: agency["name"] for agency in data["agencies"]}
@@ -87,7 +88,7 @@ def seed(db: Database, path: str = DATA_FILE) -> dict:
         for agency in data["agencies"]:
             queries.upsert_agency(conn, **agency, updated_at=moment)
         for proc in data["procedures"]:
-            queries.upsert_procedure(
+            queries.seed_procedure(
                 conn,
                 code=proc["code"], name=proc["name"], agency_code=proc["agency"],
                 search_text=search_text(proc["name"], proc["code"], names[proc["agency"]]),

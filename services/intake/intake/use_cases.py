@@ -172,6 +172,10 @@ def file_dossier(conn: Connection, catalogue: ProcedureCatalogue, settings: Sett
     if procedure is None:
         raise _invalid("Thủ tục không tồn tại (unknown procedure)",
                        {"procedure_code": [f"Không có thủ tục mã {data['procedure_code']} (unknown procedure code)"]})
+    if procedure.withdrawn:
+        raise _invalid("Thủ tục đã ngừng áp dụng (procedure withdrawn from the national catalogue)",
+                       {"procedure_code": [f"Thủ tục mã {procedure.code} không còn tiếp nhận hồ sơ mới "
+                                           "(withdrawn: no new filings)"]})
     filed_by = _check_counter_filing(procedure, officer) if data["channel"] == "counter" else None
     delivery = data["delivery"]
     if delivery["method"] not in procedure.delivery_methods:

@@ -1,9 +1,10 @@
 """The worker process: `python -m intake.worker` (consumer of processing, payment and postal news, outbox
-relay, and the periodic removal of uploads never attached to a dossier)."""
+relay, the periodic removal of uploads never attached to a dossier, and the national catalogue sync)."""
 from servicekit.db import Database
 from servicekit.files import FileStore
 from servicekit.worker import PeriodicJob, run_worker
 
+from .catalogue_sync import CatalogueSync
 from .config import Settings
 from .handlers import SUBSCRIPTION
 from .models import inbox, outbox
@@ -12,7 +13,10 @@ from .use_cases import sweep_uploads
 
 def jobs(settings: Settings) -> list[PeriodicJob]:
     db, store = Database(settings.kit.database_url), FileStore(settings.uploads_dir)
-    return [PeriodicJob("sweep-uploads", settings.upload_sweep_seconds, lambda: sweep_uploads(db, store, settings))]
+    found = [PeriodicJob("sweep-uploads", settings.upload_sweep_seconds, lambda: sweep_uploads(db, store, settings))]
+    if settings.dvcqg_url:  # the catalogue sync is off until the national portal's URL is configured
+        found.append(PeriodicJob("dvcqg-catalogue", settings.dvcqg_catalogue_poll_seconds, CatalogueSync(db, settings)))
+    return found
 
 
 def main() -> None:

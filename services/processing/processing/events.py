@@ -190,6 +190,7 @@ class _Procedure(EventSchema):
 
 class _Agency(EventSchema):
     code = fields.String(required=True)
+    name = fields.String(load_default=None, allow_none=True)  # the national record's DonViXuLy
 
 
 class _Applicant(EventSchema):

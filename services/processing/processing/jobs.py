@@ -74,8 +74,15 @@ def refresh_indicators(db: Database, settings: Settings, now: datetime | None = 
 
 
 # ---- the national portal (DVCQG) sync ------------------------------------------------------------------------
+RESULT_NAME = "Kết quả giải quyết thủ tục hành chính"
+
+
 def national_case(case) -> dict:
-    """The case as `dvcqg.national_record` reads it (docs/dvcqg.md "The dossier record")."""
+    """The case as `dvcqg.national_record` reads it (docs/dvcqg.md "The dossier record").
+
+    Documents go as names and file ids without a link: intake's uploads and processing's results are served only
+    to the citizen (by the dossier's token) and to officers (by JWT), and the suite publishes no open link to a
+    citizen's papers (docs/dvcqg.md "Documents")."""
     fees = []
     if case.fee_vnd > 0:
         fees.append({"code": case.procedure_code, "name": "Phí, lệ phí", "amount_vnd": case.fee_vnd,
@@ -83,7 +90,7 @@ def national_case(case) -> dict:
     return {
         "code": case.code,
         "procedure": {"code": case.procedure_code, "name": case.procedure_name},
-        "agency": {"code": case.agency_code, "name": ""},
+        "agency": {"code": case.agency_code, "name": case.agency_name or case.agency_code},
         "applicant": {"type": case.applicant_type if case.applicant_type in dvcqg.APPLICANT_TYPES else "organisation",
                       "full_name": case.applicant_name, "id_number": case.applicant_id_number,
                       "phone": case.applicant_phone, "email": case.applicant_email},
@@ -98,7 +105,21 @@ def national_case(case) -> dict:
         "refused_at": case.finished_at if case.status == "refused" else None,
         "fees": fees,
         "paid_online": bool(case.paid_online),
+        "documents": [{"code": doc.get("code"), "name": doc.get("name"), "upload_id": doc.get("upload_id"),
+                       "filename": doc.get("filename")}
+                      for doc in json.loads(case.documents or "[]") if doc.get("upload_id")],
+        "results": [{"code": "", "name": f"{RESULT_NAME}: {case.procedure_name}", "file_id": case.result_file_id}]
+        if case.result_file_id else [],
+        "supplements": [_national_supplement(item) for item in json.loads(case.supplements or "[]")],
     }
+
+
+def _national_supplement(item: dict) -> dict:
+    papers = ", ".join(doc.get("name") or doc.get("code") for doc in item.get("documents") or [])
+    return {"request_no": item["request_no"], "requested_by": item.get("requested_by"),
+            "reason": f"{item['reason']} (giấy tờ cần bổ sung: {papers})" if papers else item["reason"],
+            "requested_at": item["requested_at"], "supplemented_at": item.get("supplemented_at"),
+            "old_due_at": item.get("old_due_at"), "new_due_at": item.get("new_due_at")}
 
 
 def national_step(step) -> dict:

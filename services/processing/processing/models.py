@@ -68,6 +68,11 @@ cases = sa.Table(
     sa.Column("overdue_sent_at", UTCDateTime),
     sa.Column("delivery_failed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("rating_score", sa.Integer),
+    # 0004: for the national record (DVCQG DonViXuLy, DanhSachHoSoBoSung): the agency's name as filed, and every
+    # supplement request with its answer, JSON [{request_no, requested_at, requested_by, reason, documents,
+    # deadline, old_due_at, supplemented_at?, provided?, note?, new_due_at?, closed_at?, outcome?}].
+    sa.Column("agency_name", sa.Text),
+    sa.Column("supplements", sa.Text),
     sa.Index("ix_cases_agency_status_due", "agency_code", "status", "due_at"),
 )
 

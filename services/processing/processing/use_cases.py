@@ -226,6 +226,12 @@ def _request_supplement(ctx: Context, case, body):
                "approval": None,
                "supplement_reason": body["reason"], "supplement_documents": json.dumps(documents, ensure_ascii=False),
                "supplement_deadline": body["deadline"]}
+    history = json.loads(case.supplements or "[]") + [{
+        "request_no": request_no, "requested_at": rfc3339(ctx.now),
+        "requested_by": ctx.officer.get("name") or ctx.officer["sub"], "reason": body["reason"],
+        "documents": documents, "deadline": body["deadline"].isoformat(),
+        "old_due_at": rfc3339(case.due_at) if case.due_at else None}]
+    changes["supplements"] = json.dumps(history, ensure_ascii=False)
     note = f"Yêu cầu bổ sung lần {request_no} (hạn {vn_date(body['deadline'])}): {body['reason']}"
     if request_no > 1:
         note += " — yêu cầu bổ sung lần thứ hai trở lên, tính là trễ hạn theo Quyết định 766"
@@ -321,6 +327,7 @@ def open_case(conn: Connection, dossier: dict, *, actor: str) -> int | None:
         procedure_code=procedure["code"],
         procedure_name=procedure["name"],
         agency_code=dossier["agency"]["code"],
+        agency_name=dossier["agency"].get("name"),
         applicant_name=applicant["full_name"],
         applicant_type=applicant["type"],
         applicant_id_number=applicant.get("id_number"),
@@ -401,13 +408,26 @@ def supplement_arrived(conn: Connection, supplement: dict, *, actor: str, calend
         note += f", hạn trả mới {vn_time(due)} (dời {paused // 60} phút làm việc)"
     if supplement.get("note"):
         note += f". Ghi chú: {supplement['note']}"
+    history = _answer_supplement(case, supplemented_at=rfc3339(resumed), new_due_at=rfc3339(due) if due else None,
+                                 provided=[{k: d.get(k) for k in ("code", "name", "upload_id", "filename")}
+                                           for d in supplement["documents"]], note=supplement.get("note"))
     transition(conn, case, action="supplement_received", actor=actor, to_status=back_to,
                event="dossier.supplement_received.v1",
                extra={"due_at": rfc3339(due) if due else None, "resumed_at": rfc3339(resumed)},
                changes={"due_at": due, "paused_at": None, "paused_seconds": case.paused_seconds + paused,
                         "documents": json.dumps(documents, ensure_ascii=False, default=str),
-                        "supplement_deadline": None, "due_soon_sent_at": None},
+                        "supplement_deadline": None, "due_soon_sent_at": None, **history},
                note=note)
+
+
+def _answer_supplement(case, **answer) -> dict:
+    """The case's change that closes its open supplement request in the history (none on a case from before 0004)."""
+    history = json.loads(case.supplements or "[]")
+    open_requests = [item for item in history if not item.get("supplemented_at") and not item.get("closed_at")]
+    if not open_requests:
+        return {}
+    open_requests[-1].update({k: v for k, v in answer.items() if v is not None})
+    return {"supplements": json.dumps(history, ensure_ascii=False, default=str)}
 
 
 def withdrawal_requested(conn: Connection, request: dict, *, actor: str) -> None:
@@ -498,4 +518,5 @@ def close_expired_supplement(conn: Connection, case, *, now: datetime) -> None:
                to_status="refused" if before_reception else "stopped",
                event="dossier.refused.v1" if before_reception else "dossier.stopped.v1",
                extra={"reason": reason, "cause": "supplement_deadline"},
-               changes={"finished_at": now, "paused_at": None}, at=now, note=reason)
+               changes={"finished_at": now, "paused_at": None,
+                        **_answer_supplement(case, closed_at=rfc3339(now), outcome="expired")}, at=now, note=reason)

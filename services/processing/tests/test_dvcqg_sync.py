@@ -95,6 +95,8 @@ def submitted(code, procedure=PROCEDURE, fee=0, delivery="counter"):
         "delivery": {"method": delivery},
         "channel": "online",
         "submitted_at": "2026-11-24T02:00:00.000Z",
+        "documents": [{"code": "TK", "name": "Tờ khai", "upload_id": "u1", "filename": "to-khai.pdf",
+                       "sha256": "1" * 64, "size": 10}],
     }
 
 
@@ -169,6 +171,55 @@ def test_a_dossier_through_every_status_reaches_the_portal_with_every_step_in_or
     assert len(portal.calls("auth")) == 1  # one session served the whole run
     view = client.get(f"/v1/dossiers/{code}", headers=headers("clerk")).get_json()
     assert view["national_sync"]["state"] == "sent" and view["national_sync"]["status_code"] == 10
+
+    # The agency, the papers handed in (filing and supplement), the result and the supplement history.
+    assert record["DonViXuLy"] == "UBND phường Phúc Yên"
+    assert [(d["TepDinhKemId"], d["TenTepDinhKem"], d["MaThanhPhanHoSo"], d["DuongDanTaiTepTin"])
+            for d in record["TaiLieuNop"]] == [("u1", "to-khai.pdf", "TK", ""), ("u2", "tk.pdf", "TK", "")]
+    assert record["DanhSachGiayToKetQua"] == [{
+        "TenGiayTo": "Kết quả giải quyết thủ tục hành chính: Cấp giấy phép xây dựng", "MaThanhPhanHoSo": "",
+        "GiayToId": file["id"], "DuongDanTepTinKetQua": ""}]
+    requested, answered = held["progress"][5], held["progress"][6]
+    assert record["DanhSachHoSoBoSung"] == [{
+        "HoSoBoSungId": f"{code}-BS1", "NguoiYeuCauBoSung": "specialist-1",
+        "NoiDungBoSung": "Tờ khai thiếu chữ ký (giấy tờ cần bổ sung: Tờ khai)",
+        "NgayBoSung": requested["ThoiDiemXuLy"], "TrangThaiBoSung": "1",
+        "NgayTiepNhanBoSung": answered["ThoiDiemXuLy"], "NgayHenTraTruoc": held["progress"][3]["NgayKetThucTheoQuyDinh"],
+        "NgayHenTraMoi": record["NgayHenTra"]}]
+    # The record as it stood at the supplement request: the request open, nothing answered yet.
+    at_request = records[5]["record"]["DanhSachHoSoBoSung"]
+    assert [(i["TrangThaiBoSung"], i["NgayTiepNhanBoSung"]) for i in at_request] == [("0", "")]
+
+
+@pytest.mark.parametrize("ending, status_code", [("refused", "3"), ("withdrawn", "7"), ("stopped", "8")])
+def test_a_dossier_that_ends_early_reaches_the_portal_with_its_closing_code_and_dates(
+        db, client, headers, portal, sync, ending, status_code):
+    code = code_of(1)
+    deliver(db, "dossier.submitted.v1", submitted(code))
+    if ending == "refused":
+        act(client, headers, code, "refuse", {"reason": "Hồ sơ không thuộc thẩm quyền"})
+        expected = ["1", "3"]
+    else:
+        act(client, headers, code, "receive")
+        act(client, headers, code, "assign", {"assignee": "specialist-1"}, role="leader")
+        expected = ["1", "2", "4", status_code]
+        if ending == "withdrawn":
+            deliver(db, "dossier.withdrawal_requested.v1", {"code": code, "agency_code": AGENCY,
+                                                            "reason": "Tôi nộp nhầm thủ tục",
+                                                            "requested_at": "2026-11-25T02:00:00.000Z"})
+        else:
+            act(client, headers, code, "stop", {"reason": "Người nộp không đủ điều kiện"}, role="specialist")
+    assert sync.run() == {"sent": len(expected), "retry": 0, "parked": 0}
+
+    held = portal.dossier(code)
+    with db.transaction(readonly=True) as conn:
+        case = conn.execute(sa.select(cases).where(cases.c.code == code)).one()
+    assert portal.codes(code) == expected and held["record"]["TrangThaiHoSo"] == status_code
+    assert held["record"]["NgayKetThucXuLy"] == national_date(case.finished_at) != ""
+    assert held["record"]["NgayTuChoi"] == (national_date(case.finished_at) if ending == "refused" else "")
+    assert held["record"]["NgayTra"] == ""
+    assert held["progress"][-1]["ThoiDiemXuLy"] == national_date(steps(db, code)[-1].at)
+    assert held["record"]["NgayTiepNhan"] == ("" if ending == "refused" else national_date(case.received_at))
 
 
 def counted(name, **labels):
