@@ -428,3 +428,30 @@ def test_rabbitmq_definitions_of_kubernetes_and_compose_agree_on_the_suites_queu
     suite = [q for q in compose["queues"] if not q["name"].startswith("postal_operator.")]
     assert k8s["queues"] == suite
     assert "users" not in k8s, "the operator makes the cluster's users; no password hash is committed for it"
+
+
+def secret_names(node) -> set[str]:
+    """Names of every Secret a built resource refers to (env, envFrom, CNPG role passwords and backup keys)."""
+    found = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("secretRef", "secretKeyRef", "passwordSecret") and isinstance(value, dict):
+                found.add(value["name"])
+            elif key in ("accessKeyId", "secretAccessKey") and isinstance(value, dict):
+                found.add(value["name"])
+            else:
+                found |= secret_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= secret_names(item)
+    return found
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_secret_the_manifests_need_is_in_the_runbook(overlay):
+    runbook = (ROOT / "docs/operations.md").read_text(encoding="utf-8")
+    names = secret_names(list(build(overlay)))
+    assert {"motcua-intake", "motcua-pg-intake", "motcua-rabbitmq-default-user"} <= names
+    for name in names:
+        generic = re.sub(r"-(intake|processing|payment|postal|notify)$", "-$s", name)
+        assert name in runbook or generic in runbook, f"docs/operations.md does not say where Secret {name} comes from"
