@@ -308,13 +308,21 @@ def test_services_autoscalers_and_budgets_point_at_real_pods(overlay):
         for port in svc["spec"]["ports"]:
             assert port["targetPort"] in names, f"Service {svc['metadata']['name']}: no port {port['targetPort']}"
     names = {d["metadata"]["name"] for d in of_kind(docs, "Deployment")}
+    scaled = set()
     for h in of_kind(docs, "HorizontalPodAutoscaler"):
         assert h["spec"]["scaleTargetRef"]["name"] in names
+        scaled.add(h["spec"]["scaleTargetRef"]["name"])
         assert h["spec"]["minReplicas"] >= 2, "one copy is no copy: a node drain would stop it"
     for pdb in of_kind(docs, "PodDisruptionBudget"):
         assert any(pdb["spec"]["selector"]["matchLabels"].items() <= t["metadata"]["labels"].items()
                    for _, t in templates)
     for d in of_kind(docs, "Deployment"):
+        annotations = d["spec"]["template"]["metadata"].get("annotations", {})
+        if "prometheus.io/port" in annotations:
+            served = {p["containerPort"] for c in d["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
+            assert int(annotations["prometheus.io/port"]) in served, f"{d['metadata']['name']}: scrape port not served"
+        if d["metadata"]["name"] in scaled:
+            assert "replicas" not in d["spec"], f"{d['metadata']['name']}: the autoscaler owns the count"
         for c in d["spec"]["template"]["spec"]["containers"]:
             assert c["resources"]["requests"] and c["resources"]["limits"]["memory"], d["metadata"]["name"]
 

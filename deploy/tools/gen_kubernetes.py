@@ -35,7 +35,7 @@ SERVICES = {
     "intake": {
         "port": 8001,
         "config": {"INTAKE_POSTAL_URL": "http://postal:8004", "INTAKE_UPLOADS_DIR": "/data/files/uploads",
-                   "INTAKE_TRUSTED_PROXY_HOPS": "1"},
+                   "INTAKE_TRUSTED_PROXY_HOPS": "1"},  # the ingress controller
         "secrets": ["MOTCUA_JWT_SECRET", "INTAKE_TOKEN_SECRET"],
         "calls": ["postal"],
         "external": [],
@@ -154,7 +154,7 @@ def web_deployment(svc: str, spec: dict) -> dict:
     return {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(f"{svc}-web", svc, "web"),
         "spec": {
-            "replicas": 2,
+            # No `replicas`: the autoscaler owns the count (an apply would otherwise reset it); minReplicas >= 2.
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector(svc, "web")},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
@@ -222,7 +222,7 @@ def worker_deployment(svc: str, spec: dict) -> dict:
         "spec": {
             # Several copies are safe: consumers compete on the quorum queue and dedupe through the inbox;
             # relays claim outbox rows with FOR UPDATE SKIP LOCKED and a lease (docs/operations.md).
-            "replicas": 2,
+            # The autoscaler owns the count (minReplicas >= 2).
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector(svc, "worker")},
             "template": {
@@ -422,7 +422,6 @@ def portal_docs() -> list[dict]:
     deployment = {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("portal-web", "portal", "web"),
         "spec": {
-            "replicas": 2,
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector("portal", "web")},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
