@@ -167,3 +167,11 @@ def test_every_manage_command_the_docs_name_exists():
         text = (ROOT / doc).read_text(encoding="utf-8")
         for used in re.findall(r"manage ([a-z][a-z-]+)", text):
             assert used in commands, f"{doc} names `manage {used}`, which the kit lacks"
+
+
+def test_every_repo_path_the_runbook_names_exists():
+    text = (ROOT / "docs/operations.md").read_text(encoding="utf-8")
+    paths = set(re.findall(r"`((?:deploy|docs|services|scripts|tests)/[\w./-]+)`", text))
+    assert "deploy/kubernetes/deploy.sh" in paths or "deploy/kubernetes/deploy.sh <your-province>" in text
+    for rel in paths:
+        assert (ROOT / rel.split(" ")[0]).exists(), f"docs/operations.md names {rel}, which the repo lacks"
