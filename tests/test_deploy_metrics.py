@@ -163,7 +163,7 @@ def test_every_manage_command_the_docs_name_exists():
 
     source = Path(cli.__file__).read_text(encoding="utf-8")
     commands = set(re.findall(r'add_parser\("([a-z-]+)"', source))
-    for doc in ("docs/operations.md", "docs/operations-queues.md"):
+    for doc in ("docs/operations.md", "docs/operations-queues.md", "deploy/prometheus/alerts.yml"):
         text = (ROOT / doc).read_text(encoding="utf-8")
         for used in re.findall(r"manage ([a-z][a-z-]+)", text):
             assert used in commands, f"{doc} names `manage {used}`, which the kit lacks"
