@@ -416,7 +416,7 @@ def test_network_policies_allow_exactly_the_calls_the_code_makes(overlay):
         # Nothing more: databases only its own cluster (the role's password is its own), no other service's pods.
         callees = {"intake": {"postal"}, "portal": {"intake", "processing"}}.get(app, set())
         if overlay == "dev":
-            callees |= {"payment": {"bank"}, "notify": {"sms-gateway"}, "processing": {"dvcqg"},
+            callees |= {"payment": {"bank"}, "notify": {"sms-gateway"}, "processing": {"dvcqg"}, "intake": {"dvcqg"},
                         "bank": {"payment"}, "postal-operator": {"postal"}, "sms-gateway": {"notify"}}.get(app, set())
         for rule in rules:
             for peer in rule.get("to", []):

@@ -75,6 +75,13 @@ ROWS = [
           (f"sum by (outcome) (rate(motcua_dvcqg_sync_failed_total[{RI}]))", "failed {{outcome}}")], "timeseries"),
         ("Steps parked (refused)", "short", [("max(motcua_dvcqg_sync_parked)", "parked")], "stat"),
         ("Oldest step not accepted", "s", [("max(motcua_dvcqg_sync_oldest_pending_seconds)", "oldest")], "stat"),
+        ("Catalogue runs by outcome", "short",
+         [("sum by (outcome) (increase(motcua_dvcqg_catalogue_runs_total[1d]))", "{{outcome}}")], "timeseries"),
+        ("Procedures changed by the catalogue sync", "short",
+         [("sum by (change) (increase(motcua_dvcqg_catalogue_procedures_changed_total[1d]))", "{{change}}")],
+         "timeseries"),
+        ("Since the last good catalogue run", "s",
+         [("time() - max(motcua_dvcqg_catalogue_last_success_timestamp_seconds)", "age")], "stat"),
     ]),
     ("Xương sống / Backbone", [
         ("Outbox lag (oldest unsent event)", "s", [("max by (service) (motcua_outbox_oldest_age_seconds)", "{{service}}")],

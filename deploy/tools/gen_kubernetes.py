@@ -35,10 +35,12 @@ SERVICES = {
     "intake": {
         "port": 8001,
         "config": {"INTAKE_POSTAL_URL": "http://postal:8004", "INTAKE_UPLOADS_DIR": "/data/files/uploads",
-                   "INTAKE_TRUSTED_PROXY_HOPS": "1"},  # the ingress controller
-        "secrets": ["MOTCUA_JWT_SECRET", "INTAKE_TOKEN_SECRET"],
+                   "INTAKE_TRUSTED_PROXY_HOPS": "1",  # the ingress controller
+                   # The national catalogue (LayDanhSachTTHC): each overlay sets the real address and unit code.
+                   "INTAKE_DVCQG_URL": "", "INTAKE_DVCQG_MADONVI": ""},
+        "secrets": ["MOTCUA_JWT_SECRET", "INTAKE_TOKEN_SECRET", "INTAKE_DVCQG_PASSWORD"],
         "calls": ["postal"],
-        "external": [],
+        "external": ["dvcqg"],
         "files": True,
     },
     "processing": {
@@ -79,17 +81,17 @@ SERVICES = {
 PORTAL = {"port": 8000, "calls": ["intake", "processing"], "secrets": ["PORTAL_SECRET_KEY"]}
 # Stand-ins for the outside parties: only in the dev overlay. Port, env, and the service that calls it.
 SIMULATORS = {
-    "bank": {"port": 8101, "module": "motcua_sims.bank", "caller": "payment",
+    "bank": {"port": 8101, "module": "motcua_sims.bank", "callers": ["payment"],
              "env": {"BANK_SIM_CALLBACK_URL": "http://payment:8003/v1/gateway/callbacks"},
              "secret": ("BANK_WEBHOOK_SECRET", "payment")},
-    "postal-operator": {"port": 8102, "module": "motcua_sims.postal_operator", "caller": None,
+    "postal-operator": {"port": 8102, "module": "motcua_sims.postal_operator", "callers": [],
                         "env": {"POSTAL_SIM_CALLBACK_URL": "http://postal:8004/v1/carrier/events",
                                 "POSTAL_SIM_AUTO_DELIVER": "1"},
                         "secret": ("POSTAL_WEBHOOK_SECRET", "postal"), "amqp": True},
-    "sms-gateway": {"port": 8103, "module": "motcua_sims.sms_gateway", "caller": "notify",
+    "sms-gateway": {"port": 8103, "module": "motcua_sims.sms_gateway", "callers": ["notify"],
                     "env": {"SMS_GATEWAY_RECEIPT_URL": "http://notify:8005/v1/providers/receipts"},
                     "secret": ("SMS_GATEWAY_WEBHOOK_SECRET", "notify")},
-    "dvcqg": {"port": 8104, "module": "motcua_sims.dvcqg", "caller": "processing", "env": {}, "secret": None},
+    "dvcqg": {"port": 8104, "module": "motcua_sims.dvcqg", "callers": ["processing", "intake"], "env": {}, "secret": None},
 }
 # Where the simulators call back (their callback URLs above): simulator -> service web.
 SIMULATOR_CALLBACKS = {"bank": "payment", "postal-operator": "postal", "sms-gateway": "notify"}
@@ -543,10 +545,9 @@ def simulator_docs() -> list[dict]:
         if sim.get("amqp"):
             egress.append({"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": RABBITMQ}}}],
                            "ports": [{"protocol": "TCP", "port": 5672}]})
-        if sim["caller"]:
+        for caller in sim["callers"]:
             # NetworkPolicies add up: this one lets the caller reach the simulator inside the cluster
             # (the base lets it reach only addresses outside the private ranges).
-            caller = sim["caller"]
             docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                          "metadata": meta(f"{caller}-to-{name}", caller),
                          "spec": {"podSelector": {"matchLabels": selector(caller)}, "policyTypes": ["Egress"],
