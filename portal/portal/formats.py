@@ -20,6 +20,11 @@ STATUS_COLOURS = {
     "awaiting_payment": "govuk-tag--yellow", "withdrawn": "govuk-tag--grey", "stopped": "govuk-tag--red",
     "result_ready": "govuk-tag--green", "returned": "govuk-tag--green",
 }
+# The national portal sync of a dossier (processing's `national_sync.state`).
+SYNC_LABELS = {"pending": "Đang chờ gửi", "sent": "Đã gửi", "parked": "Bị Cổng từ chối"}
+SYNC_COLOURS = {"pending": "govuk-tag--yellow", "sent": "govuk-tag--green", "parked": "govuk-tag--red"}
+STATUS_CODE_NAMES = {1: "submitted", 2: "received", 3: "refused", 4: "in_review", 5: "supplement_requested",
+                     6: "awaiting_payment", 7: "withdrawn", 8: "stopped", 9: "result_ready", 10: "returned"}
 LEVEL_LABELS = {"full_online": "Toàn trình", "partial_online": "Một phần"}
 DELIVERY_LABELS = {"counter": "Nhận tại Bộ phận một cửa", "post": "Nhận qua dịch vụ bưu chính công ích"}
 FEE_MODE_LABELS = {"before": "Nộp trước khi giải quyết", "after": "Nộp khi nhận kết quả", "none": "Không thu phí"}
@@ -132,6 +137,9 @@ def install(app) -> None:
         vn_date=vn_date, vn_datetime=vn_datetime, iso=iso, money=money, number=number, pct=pct,
         status_label=lambda s: STATUS_LABELS.get(s, s or ""),
         status_colour=lambda s: STATUS_COLOURS.get(s, "govuk-tag--grey"),
+        status_code_label=lambda n: STATUS_LABELS.get(STATUS_CODE_NAMES.get(n, ""), str(n)),
+        sync_label=lambda s: SYNC_LABELS.get(s, s or ""),
+        sync_colour=lambda s: SYNC_COLOURS.get(s, "govuk-tag--grey"),
         level_label=lambda s: LEVEL_LABELS.get(s, s or ""),
         delivery_label=lambda s: DELIVERY_LABELS.get(s, s or ""),
         fee_mode_label=lambda s: FEE_MODE_LABELS.get(s, s or ""),

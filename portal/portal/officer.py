@@ -11,7 +11,7 @@ import re
 import time
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 
 from servicekit.auth import ROLES, issue_token
 
@@ -138,6 +138,19 @@ def _case(code: str) -> dict:
 @officer_required
 def case(code):
     return render_template("officer/case.html", c=_case(code))
+
+
+@bp.get("/ho-so/<code>/ket-qua.pdf")
+@officer_required
+def result(code):
+    """The electronic result uploaded for the case (processing: GET /v1/files/{result_file_id})."""
+    c = _case(code)
+    file_id = c.get("result_file_id")
+    if not file_id:
+        abort(404)
+    answer = apis().processing.get(f"/v1/files/{file_id}", token=_token(), raw=True)
+    return Response(answer.content, mimetype="application/pdf", headers={
+        "Cache-Control": "private, no-store", "Content-Disposition": f'inline; filename="ket-qua-{code}.pdf"'})
 
 
 ACTION_FIELDS = {

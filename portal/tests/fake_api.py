@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import jwt
 import segno
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 import logging
 
 from werkzeug.serving import make_server
@@ -119,7 +119,8 @@ class World:
              "submitted_at": submitted, "received_at": None, "due_at": None, "completed_at": None,
              "timeline": [{"at": _iso(submitted), "status": "submitted", "note": "Nộp hồ sơ trực tuyến"}],
              "audit": [], "assignee": assignee, "approval": None, "payment": None, "supplement_request": None,
-             "rating": None, "result_file_id": None, "fee_paid": False, "tracking_no": None, "version": 1}
+             "rating": None, "result_file_id": None, "paper_original": None, "approval_summary": None,
+             "national_sync": None, "fee_paid": False, "tracking_no": None, "version": 1}
         if status != "submitted":
             d["received_at"] = submitted + timedelta(hours=2)
             d["timeline"].append({"at": _iso(d["received_at"]), "status": "received", "note": "Đã tiếp nhận"})
@@ -151,6 +152,8 @@ class World:
                 "documents": [{"code": c, "name": next(x["name"] for x in p["documents"] if x["code"] == c)}
                               for c in d["supplement_request"]["documents"]]} if d["supplement_request"] else None),
             "withdrawal": d.get("withdrawal"),
+            # not in intake yet: the electronic result the citizen can download (GET .../result.pdf)
+            "result": ({"available": True, "paper_original": d["paper_original"]} if d["result_file_id"] else None),
             "rating": d["rating"],
             "timeline": d["timeline"],
         }
@@ -333,6 +336,15 @@ def intake_app(world: World) -> Flask:
             return _error(404, "not found")
         return PDF, 200, {"Content-Type": "application/pdf"}
 
+    @app.get("/v1/dossiers/<code>/result.pdf")
+    def result_pdf(code):
+        d = _authorised(code)
+        if d is None:
+            return _error(401, "missing or wrong access token")
+        if not d["result_file_id"]:
+            return _error(404, "no result yet")
+        return Response(world.files[d["result_file_id"]], mimetype="application/pdf")
+
     @app.post("/_test/pay/<code>")
     def pay(code):
         d = world.dossiers[code]
@@ -406,7 +418,10 @@ def processing_app(world: World) -> Flask:
             out |= {"applicant_phone": d["applicant"].get("phone"), "applicant_email": d["applicant"].get("email"),
                     "applicant_address": d["applicant"].get("address"),
                     "procedure_documents": [{"code": x["code"], "name": x["name"]} for x in p["documents"]],
-                    "documents": d["documents"], "audit": d["audit"], "allowed_actions": allowed(d, who)}
+                    "documents": d["documents"], "audit": d["audit"], "allowed_actions": allowed(d, who),
+                    "result_file_id": d["result_file_id"], "result_sha256": ("0" * 64 if d["result_file_id"] else None),
+                    "paper_original": d["paper_original"], "approval_summary": d["approval_summary"],
+                    "national_sync": d["national_sync"]}
         return out
 
     @app.get("/healthz")
@@ -456,6 +471,14 @@ def processing_app(world: World) -> Flask:
         world.files[file_id] = data
         return {"id": file_id, "sha256": "0" * 64, "size": len(data), "content_type": "application/pdf"}, 201
 
+    @app.get("/v1/files/<file_id>")
+    def file(file_id):
+        if not officer():
+            return _error(401, "missing bearer token")
+        if file_id not in world.files:
+            return _error(404, "not found")
+        return Response(world.files[file_id], mimetype="application/pdf")
+
     @app.post("/v1/dossiers/<code>/<name>")
     def act(code, name):
         who = officer()
@@ -489,12 +512,14 @@ def processing_app(world: World) -> Flask:
             d["assignee"] = body["assignee"]
         if name == "submit-for-approval":
             d["approval"] = "requested"
+            d["approval_summary"] = body.get("summary")
         if name == "approve":
             d["approval"] = "approved"
         if name == "issue-result":
             if body.get("result_file_id") not in world.files:
                 return _error(422, "Invalid", {"json": {"result_file_id": ["unknown file"]}})
             d["result_file_id"] = body["result_file_id"]
+            d["paper_original"] = bool(body.get("paper_original"))
             d["completed_at"] = _now()
         if target:
             world.move(d, target, note, actor=who["sub"], action=name)

@@ -155,3 +155,17 @@ def test_citizen_actions_without_the_dossier_s_token_ask_for_the_lookup(client, 
     token = csrf(client.get("/tra-cuu"))
     answer = client.post(path.format(code=d["code"]), data={"csrf_token": token, "reason": "x"})
     assert 'id="id_number"' in _text(answer) and d["status"] == "submitted"
+
+
+def test_the_citizen_downloads_the_result_once_the_view_offers_one(client, world):
+    d = world.add(status="received")
+    _signed_in(client, d)
+    assert "Tải kết quả giải quyết" not in _text(client.get(f"/ho-so/{d['code']}"))
+    assert client.get(f"/ho-so/{d['code']}/ket-qua.pdf").status_code == 404
+    world.files["f2"] = PDF
+    d["result_file_id"], d["paper_original"], d["status"] = "f2", False, "result_ready"
+    page = _text(client.get(f"/ho-so/{d['code']}"))
+    assert f'href="/ho-so/{d["code"]}/ket-qua.pdf"' in page
+    pdf = client.get(f"/ho-so/{d['code']}/ket-qua.pdf")
+    assert pdf.status_code == 200 and pdf.data == PDF
+    assert pdf.headers["Content-Disposition"] == f'inline; filename="ket-qua-{d["code"]}.pdf"'
