@@ -52,7 +52,30 @@ AUDIT_LABELS = ACTION_LABELS | {
     "supplement_received": "Người nộp bổ sung giấy tờ", "withdraw": "Người nộp rút hồ sơ",
     "withdrawal": "Người nộp rút hồ sơ", "payment": "Đã nhận thanh toán", "paid": "Đã nhận thanh toán",
     "delivered": "Bưu điện đã phát kết quả", "supplement_expired": "Hết hạn bổ sung",
+    # processing's own audit actions (use_cases.py, handlers.py, jobs.py, dvcqg.py)
+    "open": "Nhận hồ sơ từ cổng tiếp nhận", "notified": "Đã gửi thông báo cho người nộp",
+    "payment_required": "Yêu cầu nộp phí, lệ phí", "payment_received": "Đã nhận thanh toán",
+    "fee_paid": "Đã nhận thanh toán", "payment_expired": "Hết hạn thanh toán",
+    "supplement_deadline": "Hết hạn bổ sung", "withdrawal_refused": "Không chấp nhận rút hồ sơ",
+    "delivery_failed": "Bưu điện không phát được kết quả", "due_soon": "Sắp đến hạn trả kết quả",
+    "overdue": "Quá hạn trả kết quả", "rated": "Người nộp đánh giá", "dvcqg_parked": "Cổng DVCQG từ chối đồng bộ",
+    "dvcqg_resync": "Đồng bộ lại lên Cổng DVCQG",
 }
+ACTOR_LABELS = {"citizen": "người nộp hồ sơ", "applicant": "người nộp hồ sơ", "system": "hệ thống",
+                "postal": "bưu điện", "payment": "hệ thống thanh toán"}
+# processing writes "system:<event type or job>" for what no officer did
+SYSTEM_ACTORS = (("notification.", "thông báo"), ("deadline-watch", "theo dõi thời hạn"),
+                 ("dvcqg", "đồng bộ Cổng Dịch vụ công quốc gia"), ("payment.", "thanh toán"),
+                 ("shipment.", "bưu chính"), ("dossier.", "cổng tiếp nhận"))
+
+
+def actor_label(actor) -> str:
+    actor = actor or ""
+    if actor.startswith("system:"):
+        what = actor.split(":", 1)[1]
+        part = next((label for prefix, label in SYSTEM_ACTORS if what.startswith(prefix)), None)
+        return f"hệ thống ({part})" if part else "hệ thống"
+    return ACTOR_LABELS.get(actor, actor)
 
 
 def parse_time(value) -> datetime | None:
@@ -150,6 +173,5 @@ def install(app) -> None:
         role_label=lambda s: ROLE_LABELS.get(s, s or ""),
         action_label=lambda s: ACTION_LABELS.get(s, s or ""),
         audit_label=lambda s: AUDIT_LABELS.get(s, "Cập nhật hồ sơ"),
-        actor_label=lambda s: {"citizen": "người nộp hồ sơ", "applicant": "người nộp hồ sơ", "system": "hệ thống",
-                               "postal": "bưu điện", "payment": "hệ thống thanh toán"}.get(s, s or ""),
+        actor_label=actor_label,
     )

@@ -212,6 +212,6 @@ def test_the_case_page_shows_the_national_portal_sync_in_vietnamese(client, worl
     assert "Đồng bộ Cổng Dịch vụ công quốc gia" in page and "Chưa có bước nào cần đồng bộ" in page
     page = _text(client.get(f"/can-bo/ho-so/{parked['code']}"))
     assert "Bị Cổng từ chối" in page and "1 bước đang dừng, chờ quản trị viên đồng bộ lại" in page
-    assert "Bước 3 / 3 · trạng thái 4 (Đang xử lý)" in page and "MaHoSo không hợp lệ" in page
+    assert "Trạng thái 4 (Đang xử lý) · 3 bước đã xếp hàng gửi" in page and "MaHoSo không hợp lệ" in page
     page = _text(client.get(f"/can-bo/ho-so/{sent['code']}"))
     assert "govuk-tag--green\">Đã gửi" in page and "Bị Cổng từ chối</dt><dd class=\"govuk-summary-list__value\">Không" in page
