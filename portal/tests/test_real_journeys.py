@@ -281,6 +281,7 @@ def test_a_dossier_from_filing_to_its_result_at_the_counter_through_the_real_sui
         clerk.screenshot(path=str(shots / "5-can-bo-ho-so.png"), full_page=True)
 
     # ---- the citizen reads the outcome and rates the service ---------------------------------------------------
+    tracker.goto(f"{base}/ho-so/{code}")
     _reload_until(tracker, lambda p: "Đã trả kết quả" in p.locator(".govuk-tag").first.inner_text())
     expect(tracker.locator(".moj-timeline__item").first).to_be_visible()
     axe.check(tracker, js)
