@@ -99,6 +99,7 @@ class World:
     seq: int = 0
     filings: int = 0  # POST /v1/dossiers that created a dossier
     posts: int = 0  # every POST /v1/dossiers
+    rs256_public_key: object = None  # the fake IdP's key, when a test signs officers in by OpenID Connect
     conflict_next: str | None = None  # the next officer action answers 409 with this message (a race lost)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -400,6 +401,13 @@ def processing_app(world: World) -> Flask:
             return None
         try:
             return jwt.decode(header[7:], DEV_JWT_SECRET, algorithms=["HS256"])
+        except jwt.InvalidTokenError:
+            pass
+        if world.rs256_public_key is None:  # production: the province's IdP signs the officers' access tokens
+            return None
+        try:
+            return jwt.decode(header[7:], world.rs256_public_key, algorithms=["RS256"],
+                              options={"verify_aud": False})
         except jwt.InvalidTokenError:
             return None
 
