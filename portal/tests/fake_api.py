@@ -130,6 +130,13 @@ class World:
         self.dossiers[code] = d
         return d
 
+    def ask_for_payment(self, d) -> None:
+        """The fee paid before processing: awaiting_payment with a pending order, as processing and payment do."""
+        fee = d["procedure"]["fee_vnd"]
+        self.move(d, "awaiting_payment", "Yêu cầu nộp phí, lệ phí", action="payment_required")
+        d["payment"] = {"status": "pending", "amount_vnd": fee, "qr_payload": vietqr(fee, f"MC {d['code'][-11:]}"),
+                        "expires_at": _iso(_now() + timedelta(days=3))}
+
     def move(self, d, status, note=None, actor="system", action="system"):
         self.audit(d, action, actor, d["status"], status, note)
         d["status"] = status
@@ -254,6 +261,10 @@ def intake_app(world: World) -> Flask:
                       delivery=body["delivery"]["method"])
         d["applicant"] = applicant
         d["documents"] = body.get("documents")
+        if p["fee_vnd"] and p["fee_mode"] == "before":
+            # as processing does (workflow.py SYSTEM_EDGES): a fee paid before processing holds the dossier in
+            # awaiting_payment from the filing on; payment.completed sends it to submitted, where a clerk receives it
+            world.ask_for_payment(d)
         world.filings += 1
         answer = {"code": d["code"], "status": "submitted", "status_code": 1, "access_token": d["token"],
                   "submitted_at": _iso(d["submitted_at"]),
@@ -352,7 +363,7 @@ def intake_app(world: World) -> Flask:
         d["payment"]["status"] = "paid"
         d["fee_paid"] = True
         if d["status"] == "awaiting_payment":
-            world.move(d, "in_review", "Đã nhận thanh toán")
+            world.move(d, "submitted", "Đã nhận thanh toán")
         return {"ok": True}
 
     return app
@@ -383,6 +394,8 @@ def _guard(d, name) -> str | None:
         return "Chỉ trả kết quả sau khi lãnh đạo đã ký duyệt."
     if name == "return-result" and d["delivery"]["method"] != "counter":
         return "Hồ sơ trả kết quả qua bưu chính."
+    if name == "return-result" and d["procedure"]["fee_vnd"] and not d["fee_paid"]:
+        return "Hồ sơ chưa được thanh toán phí, lệ phí."
     return None
 
 
@@ -508,11 +521,6 @@ def processing_app(world: World) -> Flask:
         if name == "receive":
             d["received_at"] = _now()
             d["due_at"] = _now() + timedelta(days=d["procedure"]["processing_days"] + 2)
-            p = d["procedure"]
-            if p["fee_vnd"] and p["fee_mode"] == "before":
-                d["payment"] = {"status": "pending", "amount_vnd": p["fee_vnd"],
-                                "qr_payload": vietqr(p["fee_vnd"], f"MC {d['code'][-11:]}"),
-                                "expires_at": _iso(_now() + timedelta(days=3))}
         if name == "request-supplement":
             d["supplement_request"] = {"reason": body["reason"], "documents": body["documents"],
                                        "deadline": body["deadline"], "request_no": 1, "from_status": d["status"]}

@@ -81,11 +81,7 @@ def test_a_token_that_no_longer_works_sends_back_to_the_lookup(client, world):
 
 def test_payment_shows_the_vietqr_image_beside_bank_account_amount_and_transfer_note(client, world, app):
     d = world.add(procedure_code="2.000908.H56")
-    # the clerk receives it: the fake opens a payment order as the payment service would
-    from servicekit.auth import issue_token
-    officer = issue_token(app.extensions["portal.settings"].kit, sub="c1", role="clerk", agency="000.00.06.H56")
-    requests.post(f"{app.extensions['portal.settings'].processing_url}/v1/dossiers/{d['code']}/receive",
-                  json={}, headers={"Authorization": f"Bearer {officer}"}, timeout=5).raise_for_status()
+    world.ask_for_payment(d)  # a fee paid before processing: the order exists from the filing on
     _signed_in(client, d)
     page = _text(client.get(f"/ho-so/{d['code']}/thanh-toan"))
     assert "Vietcombank" in page and "0011001932418" in page and "8.000 đồng" in page
@@ -96,6 +92,7 @@ def test_payment_shows_the_vietqr_image_beside_bank_account_amount_and_transfer_
     requests.post(f"{app.extensions['portal.settings'].intake_url}/_test/pay/{d['code']}", timeout=5)
     checked = client.post(f"/ho-so/{d['code']}/thanh-toan", data={"csrf_token": token}, follow_redirects=True)
     assert "Đã thanh toán" in _text(checked)
+    assert d["status"] == "submitted"  # paid: back to the clerk's queue to be received
 
 
 def test_check_payment_through_htmx_answers_only_the_payment_section(client, world):
