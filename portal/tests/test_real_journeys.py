@@ -270,6 +270,8 @@ def test_a_dossier_from_filing_to_its_result_at_the_counter_through_the_real_sui
         p.get_by_label("Có", exact=True).check()
     _act(specialist, "Trả kết quả điện tử", js, result, axe)
     expect(specialist.get_by_role("link", name=re.compile("Tải kết quả"))).to_be_visible()
+    result_pdf = specialist.context.request.get(f"{base}/can-bo/ho-so/{code}/ket-qua.pdf")  # the officer's cookies
+    assert result_pdf.status == 200 and result_pdf.body() == PDF, "the result served back is not the one uploaded"
 
     clerk.reload()
     _act(clerk, "Trả kết quả tại quầy", js)
