@@ -40,6 +40,10 @@ PROCEDURES = [
      "documents": [{"code": "TK_LLTP", "name": "Tờ khai yêu cầu cấp phiếu lý lịch tư pháp", "required": True}],
      "delivery_methods": ["counter", "post"], "result_is_paper": True},
 ]
+STATUS_LABELS = {"submitted": "Mới đăng ký", "received": "Được tiếp nhận", "refused": "Không được tiếp nhận",
+                 "in_review": "Đang xử lý", "supplement_requested": "Yêu cầu bổ sung giấy tờ",
+                 "awaiting_payment": "Yêu cầu thực hiện nghĩa vụ tài chính", "withdrawn": "Công dân yêu cầu rút hồ sơ",
+                 "stopped": "Dừng xử lý", "result_ready": "Đã xử lý xong", "returned": "Đã trả kết quả"}
 STATUS_CODES = {"submitted": 1, "received": 2, "refused": 3, "in_review": 4, "supplement_requested": 5,
                 "awaiting_payment": 6, "withdrawn": 7, "stopped": 8, "result_ready": 9, "returned": 10}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -434,12 +438,16 @@ def processing_app(world: World) -> Flask:
                "status_code": STATUS_CODES[d["status"]], "overdue": world.citizen_view(d)["overdue"],
                "assignee": d["assignee"], "approval": d["approval"], "submitted_at": _iso(d["submitted_at"]),
                "received_at": _iso(d["received_at"]), "due_at": _iso(d["due_at"]), "version": d["version"],
-               "supplement_request": d["supplement_request"]}
+               "supplement_request": d["supplement_request"], "status_label": STATUS_LABELS[d["status"]],
+               "finished_at": _iso(d["completed_at"]), "returned_at": d.get("returned_at"),
+               "supplement_count": 1 if d["supplement_request"] else 0, "delivery_failed": d.get("delivery_failed", False),
+               "apologized_at": d.get("apologized_at")}
         if detail:
             out |= {"applicant_phone": d["applicant"].get("phone"), "applicant_email": d["applicant"].get("email"),
                     "applicant_address": d["applicant"].get("address"),
                     "procedure_documents": [{"code": x["code"], "name": x["name"]} for x in p["documents"]],
                     "documents": d["documents"], "audit": d["audit"], "allowed_actions": allowed(d, who),
+                    "delivery_address": d["delivery"]["address"],
                     "result_file_id": d["result_file_id"], "result_sha256": ("0" * 64 if d["result_file_id"] else None),
                     "paper_original": d["paper_original"], "approval_summary": d["approval_summary"],
                     "national_sync": d["national_sync"]}

@@ -215,3 +215,12 @@ def test_the_case_page_shows_the_national_portal_sync_in_vietnamese(client, worl
     assert "Trạng thái 4 (Đang xử lý) · 3 bước đã xếp hàng gửi" in page and "MaHoSo không hợp lệ" in page
     page = _text(client.get(f"/can-bo/ho-so/{sent['code']}"))
     assert "govuk-tag--green\">Đã gửi" in page and "Bị Cổng từ chối</dt><dd class=\"govuk-summary-list__value\">Không" in page
+
+
+def test_the_case_page_warns_the_clerk_when_the_post_could_not_deliver_and_shows_an_apology(client, world):
+    d = world.add(status="result_ready", delivery="post")
+    d["delivery_failed"], d["apologized_at"] = True, "2026-11-27T03:00:00Z"
+    _sign_in(client, role="clerk")
+    page = _text(client.get(f"/can-bo/ho-so/{d['code']}"))
+    assert "Bưu điện không phát được kết quả cho người nộp" in page
+    assert "Đã gửi phiếu xin lỗi và hẹn lại ngày trả lúc 10:00, 27/11/2026" in page
