@@ -296,10 +296,12 @@ def _officer(claims: dict, tokens: dict) -> dict:
     sub = claims["sub"]
     if not isinstance(sub, str) or not sub or len(sub) > 200:
         raise SignInFailed("sub invalid", GENERIC)
+    # The console lives as long as the access token processing checks (the ID token's own exp is about the
+    # sign-in assertion and is often minutes); without expires_in, the ID token's exp is all we know.
     expires_in = tokens.get("expires_in")
     until = float(claims["exp"])
     if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in > 0:
-        until = min(until, time.time() + float(expires_in))
+        until = time.time() + min(float(expires_in), 12 * 3600)
     return {"token": tokens["access_token"], "sub": sub, "role": role, "agency": agency.strip(),
             "name": claims.get("name") if isinstance(claims.get("name"), str) else None,
             "exp": until - 30, "via": "oidc", "id_token": tokens["id_token"]}

@@ -3,6 +3,7 @@ against a fake IdP issuing RS256 tokens; every spoiled token or answer ends on a
 from __future__ import annotations
 
 import dataclasses
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -84,6 +85,7 @@ def test_sign_in_uses_the_code_flow_with_pkce_state_and_nonce_and_lands_on_the_q
     officer = _officer(client)
     assert (officer["sub"], officer["role"], officer["agency"], officer["via"]) == (
         "nguyen.van.a", "clerk", "000.00.06.H56", "oidc")
+    assert 500 < officer["exp"] - time.time() <= 600  # the access token's 600 s, not the ID token's 300 s
     queue = client.get("/can-bo/ho-so")  # the access token reaches processing, never the browser
     page = queue.get_data(as_text=True)
     assert queue.status_code == 200 and "Hồ sơ cần xử lý" in page
