@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from servicekit.logs import configure_logging, correlation_id
 
-from . import formats
+from . import formats, oidc
 from .api import ApiDown, Apis
 from .config import Settings
 from .sessions import SqliteSessionInterface
@@ -39,6 +39,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["portal.settings"] = settings
     app.extensions["portal.apis"] = Apis(settings)
+    app.extensions["portal.oidc"] = oidc.Provider(settings.oidc) if settings.oidc else None
+    if not settings.development and not settings.oidc:
+        log.warning("no officer sign-in: PORTAL_OIDC_ISSUER is not set", extra={"event": "config.no_oidc"})
     app.session_interface = SqliteSessionInterface(settings.session_db, settings.session_hours * 3600)
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(app.root_path + "/templates"),
@@ -93,6 +96,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         items = [("citizen.start", "Tìm thủ tục"), ("tracking.lookup", "Tra cứu hồ sơ")]
         if settings.development:
             items.append(("officer.sign_in", "Cán bộ đăng nhập"))
+        elif settings.oidc:
+            items.append(("oidc.start", "Cán bộ đăng nhập"))
         return items
 
     app.jinja_env.globals.update(error_for=error_for, nav_items=nav_items,
@@ -151,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(filing.bp)
     app.register_blueprint(tracking.bp)
     app.register_blueprint(officer.bp)
+    app.register_blueprint(oidc.bp)
     app.extensions["csrf"].exempt("portal.app.healthz")
     return app
 

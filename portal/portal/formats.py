@@ -20,6 +20,11 @@ STATUS_COLOURS = {
     "awaiting_payment": "govuk-tag--yellow", "withdrawn": "govuk-tag--grey", "stopped": "govuk-tag--red",
     "result_ready": "govuk-tag--green", "returned": "govuk-tag--green",
 }
+# The national portal sync of a dossier (processing's `national_sync.state`).
+SYNC_LABELS = {"pending": "Đang chờ gửi", "sent": "Đã gửi", "parked": "Bị Cổng từ chối"}
+SYNC_COLOURS = {"pending": "govuk-tag--yellow", "sent": "govuk-tag--green", "parked": "govuk-tag--red"}
+STATUS_CODE_NAMES = {1: "submitted", 2: "received", 3: "refused", 4: "in_review", 5: "supplement_requested",
+                     6: "awaiting_payment", 7: "withdrawn", 8: "stopped", 9: "result_ready", 10: "returned"}
 LEVEL_LABELS = {"full_online": "Toàn trình", "partial_online": "Một phần"}
 DELIVERY_LABELS = {"counter": "Nhận tại Bộ phận một cửa", "post": "Nhận qua dịch vụ bưu chính công ích"}
 FEE_MODE_LABELS = {"before": "Nộp trước khi giải quyết", "after": "Nộp khi nhận kết quả", "none": "Không thu phí"}
@@ -47,7 +52,30 @@ AUDIT_LABELS = ACTION_LABELS | {
     "supplement_received": "Người nộp bổ sung giấy tờ", "withdraw": "Người nộp rút hồ sơ",
     "withdrawal": "Người nộp rút hồ sơ", "payment": "Đã nhận thanh toán", "paid": "Đã nhận thanh toán",
     "delivered": "Bưu điện đã phát kết quả", "supplement_expired": "Hết hạn bổ sung",
+    # processing's own audit actions (use_cases.py, handlers.py, jobs.py, dvcqg.py)
+    "open": "Nhận hồ sơ từ cổng tiếp nhận", "notified": "Đã gửi thông báo cho người nộp",
+    "payment_required": "Yêu cầu nộp phí, lệ phí", "payment_received": "Đã nhận thanh toán",
+    "fee_paid": "Đã nhận thanh toán", "payment_expired": "Hết hạn thanh toán",
+    "supplement_deadline": "Hết hạn bổ sung", "withdrawal_refused": "Không chấp nhận rút hồ sơ",
+    "delivery_failed": "Bưu điện không phát được kết quả", "due_soon": "Sắp đến hạn trả kết quả",
+    "overdue": "Quá hạn trả kết quả", "rated": "Người nộp đánh giá", "dvcqg_parked": "Cổng DVCQG từ chối đồng bộ",
+    "dvcqg_resync": "Đồng bộ lại lên Cổng DVCQG",
 }
+ACTOR_LABELS = {"citizen": "người nộp hồ sơ", "applicant": "người nộp hồ sơ", "system": "hệ thống",
+                "postal": "bưu điện", "payment": "hệ thống thanh toán"}
+# processing writes "system:<event type or job>" for what no officer did
+SYSTEM_ACTORS = (("notification.", "thông báo"), ("deadline-watch", "theo dõi thời hạn"),
+                 ("dvcqg", "đồng bộ Cổng Dịch vụ công quốc gia"), ("payment.", "thanh toán"),
+                 ("shipment.", "bưu chính"), ("dossier.", "cổng tiếp nhận"))
+
+
+def actor_label(actor) -> str:
+    actor = actor or ""
+    if actor.startswith("system:"):
+        what = actor.split(":", 1)[1]
+        part = next((label for prefix, label in SYSTEM_ACTORS if what.startswith(prefix)), None)
+        return f"hệ thống ({part})" if part else "hệ thống"
+    return ACTOR_LABELS.get(actor, actor)
 
 
 def parse_time(value) -> datetime | None:
@@ -132,6 +160,9 @@ def install(app) -> None:
         vn_date=vn_date, vn_datetime=vn_datetime, iso=iso, money=money, number=number, pct=pct,
         status_label=lambda s: STATUS_LABELS.get(s, s or ""),
         status_colour=lambda s: STATUS_COLOURS.get(s, "govuk-tag--grey"),
+        status_code_label=lambda n: STATUS_LABELS.get(STATUS_CODE_NAMES.get(n, ""), str(n)),
+        sync_label=lambda s: SYNC_LABELS.get(s, s or ""),
+        sync_colour=lambda s: SYNC_COLOURS.get(s, "govuk-tag--grey"),
         level_label=lambda s: LEVEL_LABELS.get(s, s or ""),
         delivery_label=lambda s: DELIVERY_LABELS.get(s, s or ""),
         fee_mode_label=lambda s: FEE_MODE_LABELS.get(s, s or ""),
@@ -142,6 +173,5 @@ def install(app) -> None:
         role_label=lambda s: ROLE_LABELS.get(s, s or ""),
         action_label=lambda s: ACTION_LABELS.get(s, s or ""),
         audit_label=lambda s: AUDIT_LABELS.get(s, "Cập nhật hồ sơ"),
-        actor_label=lambda s: {"citizen": "người nộp hồ sơ", "applicant": "người nộp hồ sơ", "system": "hệ thống",
-                               "postal": "bưu điện", "payment": "hệ thống thanh toán"}.get(s, s or ""),
+        actor_label=actor_label,
     )

@@ -1,8 +1,8 @@
 """The officer console over processing's Officer API: sign-in, the queue, a case and its actions, the 766 figures.
 
 Sign-in: in development (`PORTAL_ENV=development`) an officer chooses a role, an agency and an id, and the portal
-mints an HS256 token with the kit (`servicekit.auth.issue_token`). In production that page does not exist; the
-province's identity provider (OpenID Connect) is not wired in yet (docs/configuration.md, section "portal").
+mints an HS256 token with the kit (`servicekit.auth.issue_token`). In production that page does not exist; officers
+sign in with the province's identity provider by OpenID Connect (oidc.py; docs/configuration.md, section "portal").
 """
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import re
 import time
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 
 from servicekit.auth import ROLES, issue_token
 
-from . import charts, formats
+from . import charts, formats, oidc
 from .api import ApiError
 from .citizen import agencies
 from .web import apis, settings, summary
@@ -34,18 +34,24 @@ def officer_required(view):
         officer = session.get("officer")
         if not officer or officer.get("exp", 0) < time.time():
             session.pop("officer", None)
-            return redirect(url_for("officer.sign_in", tiep=request.path))
+            return redirect(_sign_in_url())
         try:
             return view(*args, **kwargs)
         except ApiError as exc:
             if exc.status == 401:
                 session.pop("officer", None)
-                return redirect(url_for("officer.sign_in", tiep=request.path))
+                return redirect(_sign_in_url())
             if exc.status == 404:
                 abort(404)
             raise
 
     return wrapper
+
+
+def _sign_in_url() -> str:
+    """The development sign-in in development, the province's identity provider otherwise."""
+    endpoint = "officer.sign_in" if settings().development else "oidc.start"
+    return url_for(endpoint, tiep=request.path)
 
 
 def _token() -> str:
@@ -86,8 +92,10 @@ def sign_out_page():
 
 @bp.post("/dang-xuat")
 def sign_out():
-    session.pop("officer", None)
-    return redirect(url_for("citizen.start"))
+    officer = session.pop("officer", None)
+    session.pop("oidc_pending", None)
+    session.regenerate()
+    return redirect(oidc.end_session_url(officer) or url_for("citizen.start"))
 
 
 def deadline(case: dict) -> dict | None:
@@ -138,6 +146,19 @@ def _case(code: str) -> dict:
 @officer_required
 def case(code):
     return render_template("officer/case.html", c=_case(code))
+
+
+@bp.get("/ho-so/<code>/ket-qua.pdf")
+@officer_required
+def result(code):
+    """The electronic result uploaded for the case (processing: GET /v1/files/{result_file_id})."""
+    c = _case(code)
+    file_id = c.get("result_file_id")
+    if not file_id:
+        abort(404)
+    answer = apis().processing.get(f"/v1/files/{file_id}", token=_token(), raw=True)
+    return Response(answer.content, mimetype="application/pdf", headers={
+        "Cache-Control": "private, no-store", "Content-Disposition": f'inline; filename="ket-qua-{code}.pdf"'})
 
 
 ACTION_FIELDS = {

@@ -182,6 +182,12 @@ def receipt(code):
     return _proxy(code, "receipt.pdf", "application/pdf", f"phieu-hen-{code}.pdf")
 
 
+@bp.get("/ho-so/<code>/ket-qua.pdf")
+def result(code):
+    """The electronic result, once the dossier's view says there is one (intake: GET .../result.pdf)."""
+    return _proxy(code, "result.pdf", "application/pdf", f"ket-qua-{code}.pdf")
+
+
 @bp.post("/ho-so/<code>/bo-sung")
 def supplement(code):
     view = _view(code)

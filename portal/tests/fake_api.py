@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import jwt
 import segno
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 import logging
 
 from werkzeug.serving import make_server
@@ -40,6 +40,10 @@ PROCEDURES = [
      "documents": [{"code": "TK_LLTP", "name": "Tờ khai yêu cầu cấp phiếu lý lịch tư pháp", "required": True}],
      "delivery_methods": ["counter", "post"], "result_is_paper": True},
 ]
+STATUS_LABELS = {"submitted": "Mới đăng ký", "received": "Được tiếp nhận", "refused": "Không được tiếp nhận",
+                 "in_review": "Đang xử lý", "supplement_requested": "Yêu cầu bổ sung giấy tờ",
+                 "awaiting_payment": "Yêu cầu thực hiện nghĩa vụ tài chính", "withdrawn": "Công dân yêu cầu rút hồ sơ",
+                 "stopped": "Dừng xử lý", "result_ready": "Đã xử lý xong", "returned": "Đã trả kết quả"}
 STATUS_CODES = {"submitted": 1, "received": 2, "refused": 3, "in_review": 4, "supplement_requested": 5,
                 "awaiting_payment": 6, "withdrawn": 7, "stopped": 8, "result_ready": 9, "returned": 10}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -99,6 +103,7 @@ class World:
     seq: int = 0
     filings: int = 0  # POST /v1/dossiers that created a dossier
     posts: int = 0  # every POST /v1/dossiers
+    rs256_public_key: object = None  # the fake IdP's key, when a test signs officers in by OpenID Connect
     conflict_next: str | None = None  # the next officer action answers 409 with this message (a race lost)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,7 +124,8 @@ class World:
              "submitted_at": submitted, "received_at": None, "due_at": None, "completed_at": None,
              "timeline": [{"at": _iso(submitted), "status": "submitted", "note": "Nộp hồ sơ trực tuyến"}],
              "audit": [], "assignee": assignee, "approval": None, "payment": None, "supplement_request": None,
-             "rating": None, "result_file_id": None, "fee_paid": False, "tracking_no": None, "version": 1}
+             "rating": None, "result_file_id": None, "paper_original": None, "approval_summary": None,
+             "national_sync": None, "fee_paid": False, "tracking_no": None, "version": 1}
         if status != "submitted":
             d["received_at"] = submitted + timedelta(hours=2)
             d["timeline"].append({"at": _iso(d["received_at"]), "status": "received", "note": "Đã tiếp nhận"})
@@ -127,6 +133,13 @@ class World:
             d["due_at"] = _now() + timedelta(days=due_in_days)
         self.dossiers[code] = d
         return d
+
+    def ask_for_payment(self, d) -> None:
+        """The fee paid before processing: awaiting_payment with a pending order, as processing and payment do."""
+        fee = d["procedure"]["fee_vnd"]
+        self.move(d, "awaiting_payment", "Yêu cầu nộp phí, lệ phí", action="payment_required")
+        d["payment"] = {"status": "pending", "amount_vnd": fee, "qr_payload": vietqr(fee, f"MC {d['code'][-11:]}"),
+                        "expires_at": _iso(_now() + timedelta(days=3))}
 
     def move(self, d, status, note=None, actor="system", action="system"):
         self.audit(d, action, actor, d["status"], status, note)
@@ -151,6 +164,8 @@ class World:
                 "documents": [{"code": c, "name": next(x["name"] for x in p["documents"] if x["code"] == c)}
                               for c in d["supplement_request"]["documents"]]} if d["supplement_request"] else None),
             "withdrawal": d.get("withdrawal"),
+            # not in intake yet: the electronic result the citizen can download (GET .../result.pdf)
+            "result": ({"available": True, "paper_original": d["paper_original"]} if d["result_file_id"] else None),
             "rating": d["rating"],
             "timeline": d["timeline"],
         }
@@ -250,6 +265,10 @@ def intake_app(world: World) -> Flask:
                       delivery=body["delivery"]["method"])
         d["applicant"] = applicant
         d["documents"] = body.get("documents")
+        if p["fee_vnd"] and p["fee_mode"] == "before":
+            # as processing does (workflow.py SYSTEM_EDGES): a fee paid before processing holds the dossier in
+            # awaiting_payment from the filing on; payment.completed sends it to submitted, where a clerk receives it
+            world.ask_for_payment(d)
         world.filings += 1
         answer = {"code": d["code"], "status": "submitted", "status_code": 1, "access_token": d["token"],
                   "submitted_at": _iso(d["submitted_at"]),
@@ -333,13 +352,22 @@ def intake_app(world: World) -> Flask:
             return _error(404, "not found")
         return PDF, 200, {"Content-Type": "application/pdf"}
 
+    @app.get("/v1/dossiers/<code>/result.pdf")
+    def result_pdf(code):
+        d = _authorised(code)
+        if d is None:
+            return _error(401, "missing or wrong access token")
+        if not d["result_file_id"]:
+            return _error(404, "no result yet")
+        return Response(world.files[d["result_file_id"]], mimetype="application/pdf")
+
     @app.post("/_test/pay/<code>")
     def pay(code):
         d = world.dossiers[code]
         d["payment"]["status"] = "paid"
         d["fee_paid"] = True
         if d["status"] == "awaiting_payment":
-            world.move(d, "in_review", "Đã nhận thanh toán")
+            world.move(d, "submitted", "Đã nhận thanh toán")
         return {"ok": True}
 
     return app
@@ -370,6 +398,8 @@ def _guard(d, name) -> str | None:
         return "Chỉ trả kết quả sau khi lãnh đạo đã ký duyệt."
     if name == "return-result" and d["delivery"]["method"] != "counter":
         return "Hồ sơ trả kết quả qua bưu chính."
+    if name == "return-result" and d["procedure"]["fee_vnd"] and not d["fee_paid"]:
+        return "Hồ sơ chưa được thanh toán phí, lệ phí."
     return None
 
 
@@ -389,6 +419,13 @@ def processing_app(world: World) -> Flask:
         try:
             return jwt.decode(header[7:], DEV_JWT_SECRET, algorithms=["HS256"])
         except jwt.InvalidTokenError:
+            pass
+        if world.rs256_public_key is None:  # production: the province's IdP signs the officers' access tokens
+            return None
+        try:
+            return jwt.decode(header[7:], world.rs256_public_key, algorithms=["RS256"],
+                              options={"verify_aud": False})
+        except jwt.InvalidTokenError:
             return None
 
     def case(d, who, detail=False) -> dict:
@@ -401,12 +438,19 @@ def processing_app(world: World) -> Flask:
                "status_code": STATUS_CODES[d["status"]], "overdue": world.citizen_view(d)["overdue"],
                "assignee": d["assignee"], "approval": d["approval"], "submitted_at": _iso(d["submitted_at"]),
                "received_at": _iso(d["received_at"]), "due_at": _iso(d["due_at"]), "version": d["version"],
-               "supplement_request": d["supplement_request"]}
+               "supplement_request": d["supplement_request"], "status_label": STATUS_LABELS[d["status"]],
+               "finished_at": _iso(d["completed_at"]), "returned_at": d.get("returned_at"),
+               "supplement_count": 1 if d["supplement_request"] else 0, "delivery_failed": d.get("delivery_failed", False),
+               "apologized_at": d.get("apologized_at")}
         if detail:
             out |= {"applicant_phone": d["applicant"].get("phone"), "applicant_email": d["applicant"].get("email"),
                     "applicant_address": d["applicant"].get("address"),
                     "procedure_documents": [{"code": x["code"], "name": x["name"]} for x in p["documents"]],
-                    "documents": d["documents"], "audit": d["audit"], "allowed_actions": allowed(d, who)}
+                    "documents": d["documents"], "audit": d["audit"], "allowed_actions": allowed(d, who),
+                    "delivery_address": d["delivery"]["address"],
+                    "result_file_id": d["result_file_id"], "result_sha256": ("0" * 64 if d["result_file_id"] else None),
+                    "paper_original": d["paper_original"], "approval_summary": d["approval_summary"],
+                    "national_sync": d["national_sync"]}
         return out
 
     @app.get("/healthz")
@@ -456,6 +500,14 @@ def processing_app(world: World) -> Flask:
         world.files[file_id] = data
         return {"id": file_id, "sha256": "0" * 64, "size": len(data), "content_type": "application/pdf"}, 201
 
+    @app.get("/v1/files/<file_id>")
+    def file(file_id):
+        if not officer():
+            return _error(401, "missing bearer token")
+        if file_id not in world.files:
+            return _error(404, "not found")
+        return Response(world.files[file_id], mimetype="application/pdf")
+
     @app.post("/v1/dossiers/<code>/<name>")
     def act(code, name):
         who = officer()
@@ -477,11 +529,6 @@ def processing_app(world: World) -> Flask:
         if name == "receive":
             d["received_at"] = _now()
             d["due_at"] = _now() + timedelta(days=d["procedure"]["processing_days"] + 2)
-            p = d["procedure"]
-            if p["fee_vnd"] and p["fee_mode"] == "before":
-                d["payment"] = {"status": "pending", "amount_vnd": p["fee_vnd"],
-                                "qr_payload": vietqr(p["fee_vnd"], f"MC {d['code'][-11:]}"),
-                                "expires_at": _iso(_now() + timedelta(days=3))}
         if name == "request-supplement":
             d["supplement_request"] = {"reason": body["reason"], "documents": body["documents"],
                                        "deadline": body["deadline"], "request_no": 1, "from_status": d["status"]}
@@ -489,12 +536,14 @@ def processing_app(world: World) -> Flask:
             d["assignee"] = body["assignee"]
         if name == "submit-for-approval":
             d["approval"] = "requested"
+            d["approval_summary"] = body.get("summary")
         if name == "approve":
             d["approval"] = "approved"
         if name == "issue-result":
             if body.get("result_file_id") not in world.files:
                 return _error(422, "Invalid", {"json": {"result_file_id": ["unknown file"]}})
             d["result_file_id"] = body["result_file_id"]
+            d["paper_original"] = bool(body.get("paper_original"))
             d["completed_at"] = _now()
         if target:
             world.move(d, target, note, actor=who["sub"], action=name)

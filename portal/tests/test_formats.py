@@ -53,3 +53,27 @@ def test_the_766_chart_is_an_svg_with_a_text_alternative_and_no_bar_for_the_day_
     assert "<title" in svg and "2.1: 93,8%" in svg and "4.1: chưa có số liệu" in svg
     assert svg.count('class="bar') == 3 and svg.count("bar--met") == 1
     assert "style=" not in svg  # the CSP forbids inline styles
+
+
+# Every audit action processing writes (services/processing/processing: use_cases.py, handlers.py, jobs.py, dvcqg.py)
+# and every officer action (workflow.py), as the real suite showed them on the case page.
+PROCESSING_AUDIT_ACTIONS = (
+    "open", "notified", "payment_required", "payment_received", "fee_paid", "payment_expired", "supplement_received",
+    "supplement_deadline", "withdraw", "withdrawal_refused", "delivered", "delivery_failed", "due_soon", "overdue",
+    "rated", "dvcqg_parked", "dvcqg_resync", "receive", "refuse", "request-supplement", "assign",
+    "submit-for-approval", "approve", "reject", "stop", "issue-result", "return-result", "apologize",
+)
+
+
+def test_every_audit_action_of_processing_has_its_own_vietnamese_label():
+    unlabelled = [a for a in PROCESSING_AUDIT_ACTIONS if a not in formats.AUDIT_LABELS]
+    assert unlabelled == []
+
+
+def test_system_actors_read_as_the_system_in_vietnamese():
+    label = formats.actor_label
+    assert label("system:notification.sent.v1") == "hệ thống (thông báo)"
+    assert label("system:deadline-watch") == "hệ thống (theo dõi thời hạn)"
+    assert label("system:dvcqg-sync") == "hệ thống (đồng bộ Cổng Dịch vụ công quốc gia)"
+    assert label("system:payment.completed.v1") == "hệ thống (thanh toán)"
+    assert label("system") == "hệ thống" and label("clerk-1") == "clerk-1"

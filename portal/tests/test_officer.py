@@ -182,3 +182,45 @@ def test_an_officer_sees_only_their_agency_s_cases(client, world):
     _sign_in(client)
     assert client.get(f"/can-bo/ho-so/{other['code']}").status_code == 404
     assert other["code"] not in _text(client.get("/can-bo/ho-so"))
+
+
+def test_the_case_page_links_the_uploaded_result_and_serves_it_from_processing(client, world):
+    d = world.add(status="result_ready")
+    world.files["f1"] = PDF
+    d["result_file_id"], d["paper_original"] = "f1", True
+    _sign_in(client, role="clerk")
+    page = _text(client.get(f"/can-bo/ho-so/{d['code']}"))
+    assert f'href="/can-bo/ho-so/{d["code"]}/ket-qua.pdf"' in page and "có trả kèm bản giấy" in page
+    pdf = client.get(f"/can-bo/ho-so/{d['code']}/ket-qua.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data == PDF
+    none_yet = world.add(status="in_review")
+    assert "Tải kết quả" not in _text(client.get(f"/can-bo/ho-so/{none_yet['code']}"))
+    assert client.get(f"/can-bo/ho-so/{none_yet['code']}/ket-qua.pdf").status_code == 404
+
+
+def test_the_case_page_shows_the_national_portal_sync_in_vietnamese(client, world):
+    waiting = world.add(status="received")
+    parked = world.add(status="in_review")
+    parked["national_sync"] = {"state": "parked", "status_code": 4, "seq": 3, "steps": 3, "parked": 1,
+                               "attempts": 5, "next_attempt_at": None,
+                               "last_answer": "error_code=-1: MaHoSo không hợp lệ"}
+    sent = world.add(status="received")
+    sent["national_sync"] = {"state": "sent", "status_code": 2, "seq": 2, "steps": 2, "parked": 0, "attempts": 1,
+                             "next_attempt_at": None, "last_answer": "error_code=0"}
+    _sign_in(client, role="clerk")
+    page = _text(client.get(f"/can-bo/ho-so/{waiting['code']}"))
+    assert "Đồng bộ Cổng Dịch vụ công quốc gia" in page and "Chưa có bước nào cần đồng bộ" in page
+    page = _text(client.get(f"/can-bo/ho-so/{parked['code']}"))
+    assert "Bị Cổng từ chối" in page and "1 bước đang dừng, chờ quản trị viên đồng bộ lại" in page
+    assert "Trạng thái 4 (Đang xử lý) · 3 bước đã xếp hàng gửi" in page and "MaHoSo không hợp lệ" in page
+    page = _text(client.get(f"/can-bo/ho-so/{sent['code']}"))
+    assert "govuk-tag--green\">Đã gửi" in page and "Bị Cổng từ chối</dt><dd class=\"govuk-summary-list__value\">Không" in page
+
+
+def test_the_case_page_warns_the_clerk_when_the_post_could_not_deliver_and_shows_an_apology(client, world):
+    d = world.add(status="result_ready", delivery="post")
+    d["delivery_failed"], d["apologized_at"] = True, "2026-11-27T03:00:00Z"
+    _sign_in(client, role="clerk")
+    page = _text(client.get(f"/can-bo/ho-so/{d['code']}"))
+    assert "Bưu điện không phát được kết quả cho người nộp" in page
+    assert "Đã gửi phiếu xin lỗi và hẹn lại ngày trả lúc 10:00, 27/11/2026" in page

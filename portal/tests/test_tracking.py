@@ -81,11 +81,7 @@ def test_a_token_that_no_longer_works_sends_back_to_the_lookup(client, world):
 
 def test_payment_shows_the_vietqr_image_beside_bank_account_amount_and_transfer_note(client, world, app):
     d = world.add(procedure_code="2.000908.H56")
-    # the clerk receives it: the fake opens a payment order as the payment service would
-    from servicekit.auth import issue_token
-    officer = issue_token(app.extensions["portal.settings"].kit, sub="c1", role="clerk", agency="000.00.06.H56")
-    requests.post(f"{app.extensions['portal.settings'].processing_url}/v1/dossiers/{d['code']}/receive",
-                  json={}, headers={"Authorization": f"Bearer {officer}"}, timeout=5).raise_for_status()
+    world.ask_for_payment(d)  # a fee paid before processing: the order exists from the filing on
     _signed_in(client, d)
     page = _text(client.get(f"/ho-so/{d['code']}/thanh-toan"))
     assert "Vietcombank" in page and "0011001932418" in page and "8.000 đồng" in page
@@ -96,6 +92,7 @@ def test_payment_shows_the_vietqr_image_beside_bank_account_amount_and_transfer_
     requests.post(f"{app.extensions['portal.settings'].intake_url}/_test/pay/{d['code']}", timeout=5)
     checked = client.post(f"/ho-so/{d['code']}/thanh-toan", data={"csrf_token": token}, follow_redirects=True)
     assert "Đã thanh toán" in _text(checked)
+    assert d["status"] == "submitted"  # paid: back to the clerk's queue to be received
 
 
 def test_check_payment_through_htmx_answers_only_the_payment_section(client, world):
@@ -155,3 +152,17 @@ def test_citizen_actions_without_the_dossier_s_token_ask_for_the_lookup(client, 
     token = csrf(client.get("/tra-cuu"))
     answer = client.post(path.format(code=d["code"]), data={"csrf_token": token, "reason": "x"})
     assert 'id="id_number"' in _text(answer) and d["status"] == "submitted"
+
+
+def test_the_citizen_downloads_the_result_once_the_view_offers_one(client, world):
+    d = world.add(status="received")
+    _signed_in(client, d)
+    assert "Tải kết quả giải quyết" not in _text(client.get(f"/ho-so/{d['code']}"))
+    assert client.get(f"/ho-so/{d['code']}/ket-qua.pdf").status_code == 404
+    world.files["f2"] = PDF
+    d["result_file_id"], d["paper_original"], d["status"] = "f2", False, "result_ready"
+    page = _text(client.get(f"/ho-so/{d['code']}"))
+    assert f'href="/ho-so/{d["code"]}/ket-qua.pdf"' in page
+    pdf = client.get(f"/ho-so/{d['code']}/ket-qua.pdf")
+    assert pdf.status_code == 200 and pdf.data == PDF
+    assert pdf.headers["Content-Disposition"] == f'inline; filename="ket-qua-{d["code"]}.pdf"'
