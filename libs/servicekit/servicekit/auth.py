@@ -26,7 +26,8 @@ def decode_officer_token(token: str, settings: KitSettings) -> dict:
     Only the one configured algorithm is accepted (never `none`, never HS256 signed with an RS256
     public key); `exp`, `sub`, `role` and `agency` are required, and the last three must be non-empty
     strings (an `agency` that is a list would otherwise reach SQL as a list). Issuer and audience are
-    checked when configured (MOTCUA_JWT_ISSUER, MOTCUA_JWT_AUDIENCE).
+    checked when configured (MOTCUA_JWT_ISSUER, MOTCUA_JWT_AUDIENCE). A token whose signature fails with the
+    current key is tried with the previous one when a rotation is under way (MOTCUA_JWT_PREVIOUS_KEY).
     """
     key = settings.jwt_public_key if settings.jwt_algorithm == "RS256" else settings.jwt_secret
     issuer = getattr(settings, "jwt_issuer", None)
@@ -34,11 +35,20 @@ def decode_officer_token(token: str, settings: KitSettings) -> dict:
     options = {"require": ["exp", *_STRING_CLAIMS] + (["iss"] if issuer else []) + (["aud"] if audience else [])}
     if not audience:
         options["verify_aud"] = False
+    def decode(with_key: str) -> dict:
+        return jwt.decode(token, with_key, algorithms=[settings.jwt_algorithm], options=options, leeway=30,
+                          issuer=issuer or None, audience=audience or None)
+
     try:
-        claims = jwt.decode(
-            token, key, algorithms=[settings.jwt_algorithm], options=options, leeway=30,
-            issuer=issuer or None, audience=audience or None,
-        )
+        try:
+            claims = decode(key)
+        except jwt.InvalidSignatureError:
+            # During a rotation (MOTCUA_JWT_PREVIOUS_KEY) tokens signed before the switch stay valid until they
+            # expire; every other check applies to them as to the rest.
+            previous = getattr(settings, "jwt_previous_key", None)
+            if not previous:
+                raise
+            claims = decode(previous)
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired") from None
     except jwt.InvalidTokenError:

@@ -66,6 +66,8 @@ class KitSettings:
     jwt_public_key: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    # The key being rotated out (an HS256 secret or an RS256 public key): accepted beside the current one.
+    jwt_previous_key: str | None = None
     environment: str = "development"
     log_level: str = "INFO"
     prefetch: int = 100
@@ -114,6 +116,14 @@ class KitSettings:
         public_key = _pem_or_file(env("MOTCUA_JWT_PUBLIC_KEY"))
         if algorithm == "RS256" and not public_key:
             raise ConfigError("MOTCUA_JWT_PUBLIC_KEY is required when MOTCUA_JWT_ALGORITHM=RS256")
+        # Rotation without downtime: the old key stays accepted until the tokens it signed have expired.
+        previous_key = env("MOTCUA_JWT_PREVIOUS_KEY")
+        if previous_key and algorithm == "RS256":
+            previous_key = _pem_or_file(previous_key)
+        elif previous_key and environment != "development" and (
+                previous_key == DEV_JWT_SECRET or len(previous_key.encode()) < 32):
+            raise ConfigError("MOTCUA_JWT_PREVIOUS_KEY must be a secret of at least 32 bytes, not the development "
+                              "default, outside development (HS256)")
         delays = tuple(int(x) for x in env_list("MOTCUA_RETRY_DELAYS_MS", "1000,5000,30000"))
         if not delays or any(d <= 0 for d in delays):
             raise ConfigError("MOTCUA_RETRY_DELAYS_MS must list positive milliseconds, e.g. 1000,5000,30000")
@@ -136,6 +146,7 @@ class KitSettings:
             jwt_public_key=public_key,
             jwt_issuer=env("MOTCUA_JWT_ISSUER"),
             jwt_audience=env("MOTCUA_JWT_AUDIENCE"),
+            jwt_previous_key=previous_key or None,
             environment=environment,
             log_level=env("MOTCUA_LOG_LEVEL", "INFO"),
             prefetch=env_int("MOTCUA_PREFETCH", 100),

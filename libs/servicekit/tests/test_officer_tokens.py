@@ -151,3 +151,46 @@ def test_an_unknown_environment_name_is_a_config_error(monkeypatch):
     monkeypatch.setenv("MOTCUA_ENV", "prod")
     with pytest.raises(ConfigError):
         KitSettings.from_env("kittest")
+
+
+# Rotation without downtime: during a change of key the services accept tokens signed with either key, so
+# tokens issued before the switch keep working until they expire (docs/operations.md, "Rotating secrets").
+OLD_SECRET = "the-previous-secret-of-more-than-thirty-two-bytes"
+OLD_PRIVATE, OLD_PUBLIC = _pem_pair()
+
+
+def test_during_a_rotation_a_token_signed_with_the_previous_hs256_secret_is_accepted(hs):
+    rotating = replace(hs, jwt_previous_key=OLD_SECRET)
+    old_token = jwt.encode(claims(), OLD_SECRET, algorithm="HS256")
+    assert decode_officer_token(old_token, rotating)["sub"] == "officer-1"
+    assert decode_officer_token(jwt.encode(claims(), SECRET, algorithm="HS256"), rotating)["sub"] == "officer-1"
+    assert rejected(old_token, hs) == "invalid token"  # once the previous key is removed, so are its tokens
+
+
+def test_during_a_rotation_a_token_signed_with_the_previous_rs256_key_is_accepted(rs):
+    rotating = replace(rs, jwt_previous_key=OLD_PUBLIC)
+    assert decode_officer_token(jwt.encode(claims(), OLD_PRIVATE, algorithm="RS256"), rotating)["sub"] == "officer-1"
+    stranger_private, _ = _pem_pair()
+    assert rejected(jwt.encode(claims(), stranger_private, algorithm="RS256"), rotating) == "invalid token"
+
+
+def test_the_previous_key_does_not_rescue_an_expired_or_incomplete_token(hs):
+    rotating = replace(hs, jwt_previous_key=OLD_SECRET)
+    assert rejected(jwt.encode(claims(exp=int(time.time()) - 120), OLD_SECRET, algorithm="HS256"),
+                    rotating) == "token expired"
+    assert rejected(jwt.encode(claims(role=None), OLD_SECRET, algorithm="HS256"), rotating) == "invalid token"
+    assert rejected(jwt.encode(claims(), "a-third-secret-nobody-configured-at-all", algorithm="HS256"),
+                    rotating) == "invalid token"
+
+
+def test_the_previous_key_comes_from_the_environment_and_is_checked_like_the_current_one(monkeypatch):
+    monkeypatch.setenv("MOTCUA_ENV", "production")
+    monkeypatch.setenv("MOTCUA_JWT_SECRET", SECRET)
+    monkeypatch.setenv("MOTCUA_JWT_PREVIOUS_KEY", OLD_SECRET)
+    assert KitSettings.from_env("kittest").jwt_previous_key == OLD_SECRET
+    monkeypatch.setenv("MOTCUA_JWT_PREVIOUS_KEY", "short")
+    with pytest.raises(ConfigError, match="MOTCUA_JWT_PREVIOUS_KEY"):
+        KitSettings.from_env("kittest")
+    monkeypatch.setenv("MOTCUA_JWT_PREVIOUS_KEY", DEV_JWT_SECRET)
+    with pytest.raises(ConfigError, match="MOTCUA_JWT_PREVIOUS_KEY"):
+        KitSettings.from_env("kittest")
