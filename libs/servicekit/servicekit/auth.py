@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import threading
 import time
 
 import jwt
 from flask import g, request
 
 from .config import KitSettings
-from .web import Forbidden, Unauthorized
+from .web import Forbidden, Unauthorized, Unavailable
 
 ROLES = ("clerk", "specialist", "leader", "admin")
 
@@ -18,6 +19,29 @@ ROLES = ("clerk", "specialist", "leader", "admin")
 # declared by create_service_app).
 OFFICER_SECURITY = [{"bearer": []}]
 _STRING_CLAIMS = ("sub", "role", "agency")
+
+
+# One client per JWKS URL and process: it caches the key set (JWKS_LIFESPAN_SECONDS) and fetches it again, at most
+# once per cooldown, when a token names a key it does not hold (the provider rotated its keys; providers publish a
+# new key before signing with it). The cooldown keeps tokens with made-up kids from hammering the provider.
+JWKS_LIFESPAN_SECONDS = 300
+JWKS_COOLDOWN_SECONDS = 30
+_jwks_clients: dict[str, jwt.PyJWKClient] = {}
+_jwks_lock = threading.Lock()
+
+
+def _jwks_key(token: str, url: str):
+    with _jwks_lock:
+        client = _jwks_clients.get(url)
+        if client is None:
+            client = _jwks_clients[url] = jwt.PyJWKClient(url, cache_keys=True, lifespan=JWKS_LIFESPAN_SECONDS,
+                                                          cooldown_duration=JWKS_COOLDOWN_SECONDS, timeout=5)
+    try:
+        return client.get_signing_key_from_jwt(token).key
+    except jwt.PyJWKClientConnectionError:
+        raise Unavailable("the identity provider's keys (MOTCUA_JWT_JWKS_URL) cannot be fetched") from None
+    except (jwt.PyJWKClientError, jwt.InvalidTokenError):  # no such kid, no kid, not a JWT
+        raise Unauthorized("invalid token") from None
 
 
 def decode_officer_token(token: str, settings: KitSettings) -> dict:
@@ -29,7 +53,11 @@ def decode_officer_token(token: str, settings: KitSettings) -> dict:
     checked when configured (MOTCUA_JWT_ISSUER, MOTCUA_JWT_AUDIENCE). A token whose signature fails with the
     current key is tried with the previous one when a rotation is under way (MOTCUA_JWT_PREVIOUS_KEY).
     """
-    key = settings.jwt_public_key if settings.jwt_algorithm == "RS256" else settings.jwt_secret
+    jwks_url = getattr(settings, "jwt_jwks_url", None)
+    if settings.jwt_algorithm == "RS256":
+        key = _jwks_key(token, jwks_url) if jwks_url else settings.jwt_public_key
+    else:
+        key = settings.jwt_secret
     issuer = getattr(settings, "jwt_issuer", None)
     audience = getattr(settings, "jwt_audience", None)
     options = {"require": ["exp", *_STRING_CLAIMS] + (["iss"] if issuer else []) + (["aud"] if audience else [])}

@@ -68,6 +68,8 @@ class KitSettings:
     jwt_audience: str | None = None
     # The key being rotated out (an HS256 secret or an RS256 public key): accepted beside the current one.
     jwt_previous_key: str | None = None
+    # RS256 keys published by the identity provider (its JWKS), chosen by a token's `kid`; instead of a fixed PEM.
+    jwt_jwks_url: str | None = None
     environment: str = "development"
     log_level: str = "INFO"
     prefetch: int = 100
@@ -114,8 +116,12 @@ class KitSettings:
             if len(jwt_secret.encode()) < 32:
                 raise ConfigError("MOTCUA_JWT_SECRET must be at least 32 bytes outside development (HS256)")
         public_key = _pem_or_file(env("MOTCUA_JWT_PUBLIC_KEY"))
-        if algorithm == "RS256" and not public_key:
-            raise ConfigError("MOTCUA_JWT_PUBLIC_KEY is required when MOTCUA_JWT_ALGORITHM=RS256")
+        jwks_url = env("MOTCUA_JWT_JWKS_URL")
+        if jwks_url and (algorithm != "RS256" or not jwks_url.startswith(("https://", "http://"))):
+            raise ConfigError("MOTCUA_JWT_JWKS_URL must be an http(s) URL and needs MOTCUA_JWT_ALGORITHM=RS256, "
+                              f"got {jwks_url!r} with {algorithm}")
+        if algorithm == "RS256" and not (public_key or jwks_url):
+            raise ConfigError("MOTCUA_JWT_PUBLIC_KEY or MOTCUA_JWT_JWKS_URL is required when MOTCUA_JWT_ALGORITHM=RS256")
         # Rotation without downtime: the old key stays accepted until the tokens it signed have expired.
         previous_key = env("MOTCUA_JWT_PREVIOUS_KEY")
         if previous_key and algorithm == "RS256":
@@ -147,6 +153,7 @@ class KitSettings:
             jwt_issuer=env("MOTCUA_JWT_ISSUER"),
             jwt_audience=env("MOTCUA_JWT_AUDIENCE"),
             jwt_previous_key=previous_key or None,
+            jwt_jwks_url=jwks_url or None,
             environment=environment,
             log_level=env("MOTCUA_LOG_LEVEL", "INFO"),
             prefetch=env_int("MOTCUA_PREFETCH", 100),

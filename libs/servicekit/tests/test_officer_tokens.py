@@ -194,3 +194,97 @@ def test_the_previous_key_comes_from_the_environment_and_is_checked_like_the_cur
     monkeypatch.setenv("MOTCUA_JWT_PREVIOUS_KEY", DEV_JWT_SECRET)
     with pytest.raises(ConfigError, match="MOTCUA_JWT_PREVIOUS_KEY"):
         KitSettings.from_env("kittest")
+
+
+# The province's identity provider publishes its keys as a JWKS and rotates them: with MOTCUA_JWT_JWKS_URL the
+# services take the key named by a token's `kid` from there (cached; an unknown kid fetches the set again).
+class _Jwks:
+    def __init__(self):
+        import http.server
+        import json
+        import threading
+
+        self.keys: list[dict] = []
+        self.fetches = 0
+        jwks = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                jwks.fetches += 1
+                body = json.dumps({"keys": jwks.keys}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/certs"
+
+    def publish(self, kid: str, public_pem: str) -> None:
+        import json
+
+        key = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(serialization.load_pem_public_key(public_pem.encode())))
+        self.keys.append({**key, "kid": kid, "use": "sig", "alg": "RS256"})
+
+
+@pytest.fixture
+def jwks(rs, monkeypatch):
+    import servicekit.auth
+
+    monkeypatch.setattr(servicekit.auth, "JWKS_COOLDOWN_SECONDS", 0)  # a new kid is looked up at once here
+    server = _Jwks()
+    yield server, replace(rs, jwt_public_key=None, jwt_jwks_url=server.url)
+    server.server.shutdown()
+
+
+def test_with_a_jwks_url_the_key_named_by_the_token_is_used_and_a_new_key_is_found_after_a_rotation(jwks):
+    server, settings = jwks
+    server.publish("k1", PUBLIC)
+    token = jwt.encode(claims(), PRIVATE, algorithm="RS256", headers={"kid": "k1"})
+    assert decode_officer_token(token, settings)["sub"] == "officer-1"
+    assert decode_officer_token(token, settings)["sub"] == "officer-1"
+    assert server.fetches == 1  # cached, not fetched per request
+    server.publish("k2", OLD_PUBLIC)  # the provider rotates: a token with a kid not seen yet
+    rotated = jwt.encode(claims(sub="officer-2"), OLD_PRIVATE, algorithm="RS256", headers={"kid": "k2"})
+    assert decode_officer_token(rotated, settings)["sub"] == "officer-2"
+
+
+def test_with_a_jwks_url_unknown_keys_forged_tokens_and_alg_none_are_refused(jwks):
+    server, settings = jwks
+    server.publish("k1", PUBLIC)
+    stranger_private, _ = _pem_pair()
+    assert rejected(jwt.encode(claims(), stranger_private, algorithm="RS256", headers={"kid": "k1"}),
+                    settings) == "invalid token"
+    assert rejected(jwt.encode(claims(), PRIVATE, algorithm="RS256", headers={"kid": "nobody"}),
+                    settings) == "invalid token"
+    assert rejected(jwt.encode(claims(), None, algorithm="none", headers={"kid": "k1"}), settings) == "invalid token"
+    assert rejected("not-a-jwt", settings) == "invalid token"
+
+
+def test_an_unreachable_jwks_is_a_503_not_a_401(jwks):
+    from servicekit.web import Unavailable
+
+    server, settings = jwks
+    server.server.shutdown()
+    server.server.server_close()
+    with pytest.raises(Unavailable):
+        decode_officer_token(jwt.encode(claims(), PRIVATE, algorithm="RS256", headers={"kid": "k9"}), settings)
+
+
+def test_the_jwks_url_comes_from_the_environment_and_needs_rs256(monkeypatch):
+    monkeypatch.delenv("MOTCUA_ENV", raising=False)
+    monkeypatch.setenv("MOTCUA_JWT_ALGORITHM", "RS256")
+    monkeypatch.setenv("MOTCUA_JWT_JWKS_URL", "https://sso.example.gov.vn/realms/tinh/protocol/openid-connect/certs")
+    assert KitSettings.from_env("kittest").jwt_jwks_url.endswith("/certs")  # no PEM needed beside it
+    monkeypatch.setenv("MOTCUA_JWT_ALGORITHM", "HS256")
+    with pytest.raises(ConfigError, match="MOTCUA_JWT_JWKS_URL"):
+        KitSettings.from_env("kittest")
+    monkeypatch.setenv("MOTCUA_JWT_ALGORITHM", "RS256")
+    monkeypatch.setenv("MOTCUA_JWT_JWKS_URL", "ftp://nowhere")
+    with pytest.raises(ConfigError, match="MOTCUA_JWT_JWKS_URL"):
+        KitSettings.from_env("kittest")
