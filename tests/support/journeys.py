@@ -271,8 +271,10 @@ def squeeze(codes: list) -> list:
 
 
 def audit_statuses(case: dict) -> list[str]:
-    """The statuses the officer's audit trail walks through, squeezed."""
-    return squeeze([a["to_status"] for a in case["audit"] if a.get("to_status")])
+    """The statuses the officer's audit trail walks through (its transitions), squeezed. A note row (a notice
+    sent, a failed delivery) repeats the status its handler read, which a concurrent action may have moved on."""
+    return squeeze([a["to_status"] for a in case["audit"]
+                    if a.get("to_status") and (a["from_status"] != a["to_status"] or a["from_status"] is None)])
 
 
 def report_postal(suite, tracking_no: str, status: str, *, event_id: str | None = None, at: str | None = None,
