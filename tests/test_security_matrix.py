@@ -446,3 +446,22 @@ def test_limits_oversized_and_deep_bodies_huge_pages_and_repeated_lookups_and_fi
     seen["filings from one phone"] = filings
     assert filings == [201] * FILINGS_PER_PHONE + [429], filings
     figures("LIMITS", seen)
+
+
+def test_a_counter_filing_takes_only_a_valid_clerk_token_of_the_procedures_agency(suite, world):
+    """`channel: counter` is the one citizen door with an optional officer JWT: every wrong token is refused and
+    nothing is filed."""
+    procedure = J.Citizen.procedure(suite, NO_FEE)
+    expected = {
+        "no token": (None, 401), "garbage": ("abc.def.ghi", 401),
+        "forged": (token(secret="not-the-secret-" + "x" * 32), 401), "expired": (token(exp_in=-3600), 401),
+        "alg=none": (token(algorithm="none"), 401), "a citizen's access token": (world["a"].token, 401),
+        "another agency's clerk": (token(OTHER_AGENCY), 403), "a specialist": (token(role="specialist"), 403),
+    }
+    got = {}
+    for name, (value, _) in expected.items():
+        body = {**J.Citizen.body(suite, procedure, "84970000055", post=False, email_address=None), "channel": "counter"}
+        r = J.HTTP.post(suite.url("intake", "/v1/dossiers"), json=body, timeout=10,
+                        headers={"Idempotency-Key": f"counter-{uuid.uuid4()}", **bearer(value)})
+        got[name] = r.status_code
+    assert got == {name: status for name, (_, status) in expected.items()}, got
