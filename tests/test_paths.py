@@ -206,6 +206,9 @@ def test_path_2_postal_delivery_operator_reports_through_to_delivered_fee_paid_a
         suite.url("postal-operator", f"/v1/orders/{tracking}"), timeout=5).status_code == 200)
     for status in ("accepted", "picked_up", "in_transit", "delivered"):
         J.report_postal(suite, tracking, status)
+        # ... each step seen by postal and by the citizen before the next report
+        J.wait_for(f"shipment {status}", lambda status=status: (officers.shipment(citizen.code) or {}).get("status") == status)
+        citizen.wait_view(f"delivery {status}", lambda v, status=status: v["delivery"]["status"] == status)
 
     view, case = settle_and_check(citizen, officers, status="returned", national=["1", "2", "4", "9", "10"],
                                   notices_sms={"dossier.submitted", "dossier.received", "dossier.result_ready",
