@@ -15,7 +15,6 @@ from __future__ import annotations
 import collections
 import importlib
 import importlib.util
-import re
 import signal
 import sqlite3
 import sys

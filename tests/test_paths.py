@@ -16,7 +16,7 @@ import importlib.util
 import sys
 import time
 from contextlib import ExitStack
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
