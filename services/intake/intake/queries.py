@@ -232,7 +232,7 @@ def get_dossier_status(conn: Connection, code: str) -> str | None:
 def list_timeline(conn: Connection, code: str):
     # By the moment each step happened: an event that arrives late still lands in its place.
     return conn.execute(
-        sa.select(dossier_timeline.c.at, dossier_timeline.c.status, dossier_timeline.c.note)
+        sa.select(dossier_timeline.c.at, dossier_timeline.c.status, dossier_timeline.c.note, dossier_timeline.c.event_key)
         .where(dossier_timeline.c.dossier_code == code).order_by(dossier_timeline.c.at, dossier_timeline.c.id)
     ).all()
 

@@ -432,8 +432,20 @@ def citizen_view(conn: Connection, dossier) -> dict:
             "status": dossier.withdrawal_status, "reason": dossier.withdrawal_reason,
             "requested_at": dossier.withdrawal_requested_at, "answer": dossier.withdrawal_answer},
         "rating": rating._asdict() if rating is not None else None,
-        "timeline": [row._asdict() for row in queries.list_timeline(conn, dossier.code)],
+        "timeline": timeline_view(queries.list_timeline(conn, dossier.code)),
     }
+
+
+def timeline_view(rows) -> list[dict]:
+    """The timeline by moment. A note (payment, shipment, the citizen's own step) shows the status the dossier had
+    at that moment, the status of the last step before it: not whatever intake knew when the note's event
+    arrived, since events from different services arrive in any order."""
+    entries, current = [], None
+    for row in rows:
+        if row.event_key == "filed" or (row.event_key or "").startswith("seq:"):
+            current = row.status
+        entries.append({"at": row.at, "status": row.status if current is None else current, "note": row.note})
+    return entries
 
 
 def _vn_time(moment: datetime) -> str:

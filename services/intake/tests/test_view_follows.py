@@ -290,3 +290,18 @@ def test_an_older_carrier_report_does_not_move_the_delivery_back(db, filed, view
     deliver(db, "shipment.progressed.v1", event("shipment.progressed.v1", code, status="in_transit", at=at(20)))
     deliver(db, "shipment.progressed.v1", event("shipment.progressed.v1", code, status="picked_up", at=at(10)))
     assert view()["delivery"]["status"] == "in_transit"
+
+
+def test_a_note_shows_the_status_the_dossier_had_at_its_moment_whatever_order_the_events_arrive_in(
+        db, filed, view, payment_requested):
+    """payment.completed (paid at 25) arrives after processing's payment_received (at 26): the payment note sits
+    at 25 and must read awaiting_payment, not the submitted intake already knew (found by tests/test_paths.py)."""
+    code = filed["code"]
+    deliver(db, "dossier.payment_required.v1", event("dossier.payment_required.v1", code, seq=1, at=at(0.01),
+                                                     amount_vnd=50000))
+    deliver(db, "payment.requested.v1", payment_requested(dossier_code=code))
+    deliver(db, "dossier.payment_received.v1", event("dossier.payment_received.v1", code, seq=2, at=at(26)))
+    deliver(db, "payment.completed.v1", event("payment.completed.v1", code, paid_at=at(25)))
+    shown = [(e["at"], e["status"]) for e in view()["timeline"]]
+    assert (at(25), "awaiting_payment") in shown, shown
+    assert [s for _, s in shown][-2:] == ["awaiting_payment", "submitted"], shown

@@ -33,6 +33,7 @@ class Outcome:
     error: str | None = None
     provider_status: str | None = None
     retry_after: float | None = None
+    unreachable: bool = False  # no connection to the gateway: it never got the message (an outage, not a refusal)
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -73,7 +74,8 @@ class GatewayClient:
         try:
             response = self._session().post(self.url, json=self.payload(message), timeout=self.timeout)
         except (requests.Timeout, requests.ConnectionError) as exc:
-            return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:500])
+            unreachable = isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout)
+            return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:500], unreachable=unreachable)
         except requests.RequestException as exc:
             return Outcome("failed", error=f"{type(exc).__name__}: {exc}"[:500])
         text = response.text[:500]

@@ -110,9 +110,15 @@ def list_messages(conn: Connection, dossier_code: str, agency: str):
 def claim_next(conn: Connection, *, sender_id: str, moment: datetime, lease_until: datetime):
     """Take one due message for this sender, or None. The status condition in the UPDATE is what makes
     two senders safe: only one of them turns a given row from created to sending."""
+    # In order per dossier and channel: a message waits while an older one of its dossier is still to be sent
+    # (a retry after a gateway outage must not be overtaken by the notice that followed it).
+    older = messages.alias("older")
+    overtaking = sa.exists().where(
+        older.c.dossier_code == messages.c.dossier_code, older.c.channel == messages.c.channel,
+        older.c.status.in_(("created", "sending")), older.c.created_at < messages.c.created_at)
     pick = (
         sa.select(messages.c.id)
-        .where(messages.c.status == "created", messages.c.next_attempt_at <= moment)
+        .where(messages.c.status == "created", messages.c.next_attempt_at <= moment, ~overtaking)
         .order_by(messages.c.next_attempt_at)
         .limit(1)
     )

@@ -33,6 +33,9 @@ from .metrics import NOTIFICATIONS_OLDEST_PENDING, NOTIFICATIONS_PENDING, SEND_S
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600.0
+# While the gateway cannot be reached at all, a message waits for it (its attempts are not used up) and is
+# tried again at most this long after the previous try, so the backlog goes out soon after the gateway is back.
+OUTAGE_MAX_BACKOFF_SECONDS = 30.0
 
 
 class Sender:
@@ -135,8 +138,10 @@ class Sender:
             elif outcome.result == "retry":
                 state = use_cases.record_retry(
                     conn, message, sender_id=self.sender_id, moment=finished,
-                    next_attempt_at=finished + timedelta(seconds=self.backoff(message.attempts, outcome.retry_after)),
-                    error=outcome.error or "retryable error", max_attempts=self.settings.max_attempts,
+                    next_attempt_at=finished + timedelta(
+                        seconds=self.backoff(message.attempts, outcome.retry_after, unreachable=outcome.unreachable)),
+                    error=outcome.error or "retryable error",
+                    max_attempts=None if outcome.unreachable else self.settings.max_attempts,
                 )
                 attempt_outcome = "failed" if state == "failed" else "retry"
             else:
@@ -154,10 +159,11 @@ class Sender:
             "status_code": outcome.status_code, "ms": round((time.perf_counter() - clock_start) * 1000, 1),
         })
 
-    def backoff(self, attempts: int, retry_after: float | None = None) -> float:
-        """Exponential from NOTIFY_RETRY_BASE_SECONDS with up to 25% jitter, capped; never sooner than a
-        429's Retry-After."""
-        delay = min(self.settings.retry_base_seconds * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+    def backoff(self, attempts: int, retry_after: float | None = None, *, unreachable: bool = False) -> float:
+        """Exponential from NOTIFY_RETRY_BASE_SECONDS with up to 25% jitter, capped (lower while the gateway is
+        unreachable); never sooner than a 429's Retry-After."""
+        cap = OUTAGE_MAX_BACKOFF_SECONDS if unreachable else MAX_BACKOFF_SECONDS
+        delay = min(self.settings.retry_base_seconds * 2 ** min(max(attempts - 1, 0), 30), cap)
         delay *= random.uniform(1.0, 1.25)
         return max(delay, retry_after or 0.0)
 

@@ -330,9 +330,10 @@ def record_sent(conn: Connection, message: Claimed, *, sender_id: str, moment: d
 
 
 def record_retry(conn: Connection, message: Claimed, *, sender_id: str, moment: datetime, next_attempt_at: datetime,
-                 error: str, max_attempts: int) -> str:
-    """Back to `created` for a later attempt, or `failed` once the attempts are used up."""
-    if message.attempts >= max_attempts:
+                 error: str, max_attempts: int | None) -> str:
+    """Back to `created` for a later attempt, or `failed` once the attempts are used up (never with
+    max_attempts None: the gateway could not be reached, the message waits for it)."""
+    if max_attempts is not None and message.attempts >= max_attempts:
         return record_failure(conn, message, sender_id=sender_id, moment=moment,
                               reason=f"gave up after {message.attempts} attempts: {error}")
     if queries.schedule_retry(conn, message.id, sender_id, moment=moment, next_attempt_at=next_attempt_at, error=error):

@@ -280,3 +280,37 @@ def test_one_claim_takes_exactly_one_message(db, submit, rows, clock):
         claimed = queries.claim_next(conn, sender_id="s-1", moment=clock(), lease_until=clock() + timedelta(seconds=30))
     assert claimed is not None
     assert [row.id for row in rows() if row.status == "sending"] == [claimed.id]
+
+
+def test_an_unreachable_gateway_never_uses_up_the_attempts_and_its_backoff_stays_short(
+        submit, rows, make_sender, clock, closed_port, gateway):
+    """A gateway down for a minute (connection refused): the messages wait for it instead of failing after
+    NOTIFY_MAX_ATTEMPTS, retried at most every 30 s, and go out once it is back (tests/test_misbehaving.py)."""
+    down = make_sender(max_attempts=3, retry_base_seconds=2, transports=Transports(
+        GatewayClient(f"http://127.0.0.1:{closed_port}", timeout=1), SmtpMailer("smtp://127.0.0.1:9", sender="x@y.z")))
+    submit(channels=("sms",))
+    for _ in range(8):
+        clock.advance(40)
+        assert down.send_next() is True
+        message = only(rows())
+        assert message.status == "created", message.last_error
+        assert (message.next_attempt_at - clock()).total_seconds() <= 30 * 1.25
+    clock.advance(40)
+    assert make_sender().send_next() is True and only(rows()).status == "sent"
+    assert len(gateway.received) == 1
+
+
+def test_a_dossiers_messages_go_out_in_order_when_the_first_is_waiting_for_a_retry(
+        submit, deliver, rows, make_sender, gateway, clock):
+    """The first message of a dossier failed once and waits; the second, due sooner, must not overtake it."""
+    sender = make_sender(retry_base_seconds=10)
+    submit(channels=("sms",))
+    gateway.script.append((503, {}))
+    assert sender.send_next() is True  # the first: 503, retried in 10-12.5 s
+    deliver("dossier.received.v1", code="000.00.06.H56-261124-0001")
+    assert sender.send_next() is False, "the second overtook the first"
+    clock.advance(13)
+    assert sender.send_next() is True and sender.send_next() is True
+    kinds = {m.id: m.kind for m in rows()}
+    assert [kinds[m["message_id"]] for m in gateway.received] == ["dossier.submitted", "dossier.submitted",
+                                                                  "dossier.received"]

@@ -21,7 +21,7 @@ class Settings:
     kit: KitSettings
     bank_bin: str = "970436"  # NAPAS BIN of the bank holding the agencies' collection account
     bank_account: str = DEV_BANK_ACCOUNT
-    order_ttl_hours: int = 72
+    order_ttl_hours: float = 72  # fractional hours allowed (tests run expiry in seconds)
     bank_url: str = "http://127.0.0.1:8101"
     # Shared with the bank: checks its callbacks, signs our refund requests. Two during a rotation.
     bank_webhook_secret: str = DEV_BANK_WEBHOOK_SECRET
@@ -44,7 +44,7 @@ class Settings:
         # VietQR tag 38.01.01 holds at most 19 characters.
         if not re.fullmatch(r"[0-9A-Za-z]{1,19}", account):
             raise ConfigError(f"PAYMENT_BANK_ACCOUNT must be 1 to 19 letters or digits, got {account!r}")
-        ttl = env_int("PAYMENT_ORDER_TTL_HOURS", 72)
+        ttl = env_float("PAYMENT_ORDER_TTL_HOURS", 72.0)
         if ttl <= 0:
             raise ConfigError(f"PAYMENT_ORDER_TTL_HOURS must be a positive number of hours, got {ttl}")
         bank_url = env("PAYMENT_BANK_URL", "http://127.0.0.1:8101").rstrip("/")
