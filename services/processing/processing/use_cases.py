@@ -127,9 +127,26 @@ def case_view(case, now: datetime, role: str | None = None) -> dict:
     return view
 
 
+def audit_trail(rows) -> list[dict]:
+    """The audit rows in order, each note (a row that changes no status) shown in the status of the step before it.
+
+    A note's writer (a notice sent, a rating) reads the case without a lock; on PostgreSQL an officer's transition
+    can commit between that read and the note, which then carried the old status after the new one. The step
+    before it is what the case was in when the note was written."""
+    trail, status = [], None
+    for row in rows:
+        entry = dict(row._mapping)
+        if entry["from_status"] == entry["to_status"] and status is not None:
+            entry["from_status"] = entry["to_status"] = status
+        else:
+            status = entry["to_status"]
+        trail.append(entry)
+    return trail
+
+
 def officer_view(conn: Connection, case, officer: dict, now: datetime | None = None) -> dict:
     view = case_view(case, now or utcnow(), officer["role"])
-    view["audit"] = queries.list_audit(conn, case.id)
+    view["audit"] = audit_trail(queries.list_audit(conn, case.id))
     view["national_sync"] = national_sync_summary(conn, case.code)
     return view
 

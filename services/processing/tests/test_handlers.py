@@ -253,3 +253,25 @@ def test_a_failure_report_arriving_after_the_delivery_changes_nothing(db, dossie
         case = conn.execute(sa.select(cases)).one()
     assert case.status == "returned" and case.delivery_failed is False
     assert outbox_types(db) == ["dossier.returned.v1"]
+
+
+def test_a_notice_written_while_an_officer_moved_the_case_shows_the_status_of_the_step_before_it(db, make_case):
+    """Found by tests/test_paths.py on PostgreSQL: a notice's handler reads the case without a lock; an officer's
+    transition can commit between that read and the notice's audit row, which then carried the old status after the
+    new one ("in review" below "result ready"). The trail shows each note in the status of the step before it."""
+    from processing import queries, use_cases
+
+    code = make_case(status="received")
+    with db.transaction() as conn:
+        stale = queries.get_case(conn, code)  # the notice's handler read the case here...
+    with db.transaction() as conn:  # ...an officer's transition commits...
+        use_cases.transition(conn, queries.get_case(conn, code), action="assign", actor="leader-1",
+                             to_status="in_review", note="Phân công")
+    with db.transaction() as conn:  # ...and then the notice's row is written from what the handler read
+        use_cases.audit_only(conn, stale, action="notified", actor="system:notification.sent.v1",
+                             note="Đã gửi thông báo SMS cho người nộp (received)")
+    with db.transaction() as conn:
+        trail = use_cases.officer_view(conn, queries.get_case(conn, code),
+                                       {"role": "leader", "agency": "000.00.06.H56", "sub": "leader-1"})["audit"]
+    assert [(e["action"], e["from_status"], e["to_status"]) for e in trail][-2:] == [
+        ("assign", "received", "in_review"), ("notified", "in_review", "in_review")]
