@@ -172,7 +172,8 @@ def measure(*, rate: float, seconds: float) -> dict:
 def broker_kill(*, rate: float = 15.0, before_kill: int = 60, after_restart_s: float = 15.0) -> dict:
     """Files at `rate` on a private RabbitMQ node, kills it with -9 after `before_kill` filings, starts it again,
     files on, then counts each committed dossier's SMS at the gateway: lost (none) and duplicated (more than one)."""
-    from tests.support.rabbit import PrivateRabbit, port_open
+    rabbit = _load_rabbit()
+    PrivateRabbit, port_open = rabbit.PrivateRabbit, rabbit.port_open
 
     with tempfile.TemporaryDirectory(prefix="bench-peer-kill-") as tmp:
         port = next(p for p in range(5872, 6072) if not port_open(p) and not port_open(p + 30000) and _bindable(p)
@@ -212,6 +213,17 @@ def broker_kill(*, rate: float = 15.0, before_kill: int = 60, after_restart_s: f
             if peer is not None:
                 peer.stop()
             node.stop()
+
+
+def _load_rabbit():
+    """tests/support/rabbit.py (the fault tests' private node), loaded by path: tests/ is not a package."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "support", "rabbit.py")
+    spec = importlib.util.spec_from_file_location("bench_private_rabbit", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _bindable(port: int) -> bool:
