@@ -206,6 +206,17 @@ class Context:
                 return found
             time.sleep(0.1)
 
+    def events_published(self) -> dict[str, dict[str, int]]:
+        """Outbox rows per service and type so far (what each filing fans out into)."""
+        out = {}
+        for s in self.services:
+            try:
+                with sqlite3.connect(f"file:{self.suite.database_path(s)}?mode=ro", uri=True, timeout=5) as conn:
+                    out[s] = dict(conn.execute("SELECT type, COUNT(*) FROM outbox GROUP BY type").fetchall())
+            except sqlite3.Error:
+                pass
+        return out
+
     def idle_rates(self, seconds: float) -> dict[str, float]:
         """CPU seconds per second each process burns doing nothing (after the warm-up has settled)."""
         self.wait_quiet()
@@ -321,6 +332,7 @@ class Context:
             "rate_search": searched,
             "highest_rate_p99_ok": best,
             "effects": self.effects(),
+            "events_published": self.events_published(),
             "upload_note": "uploads preloaded before each window (their HTTP cost: T1's upload sample)",
         }
 
