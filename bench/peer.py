@@ -125,11 +125,17 @@ def open_loop(port: int, bodies: list[bytes], rate: float, key: str, stop: threa
     return [s for s in sent if s is not None]
 
 
-def wait_sms(peer: Peer, codes: set[str], timeout: float) -> dict[str, list[float]]:
+def wait_sms(peer: Peer, codes: set[str], timeout: float, settle: float | None = None) -> dict[str, list[float]]:
+    """Until every code has an SMS, or `timeout`, or (with `settle`) nothing new arrived for `settle` seconds
+    (lost messages never come: waiting the whole timeout for them measures nothing)."""
     deadline = time.monotonic() + timeout
+    last_count, last_change = -1, time.monotonic()
     while True:
         got = peer.sms()
-        if codes <= set(got) or time.monotonic() > deadline:
+        total = sum(len(v) for v in got.values())
+        if total != last_count:
+            last_count, last_change = total, time.monotonic()
+        if codes <= set(got) or time.monotonic() > deadline or (settle and time.monotonic() - last_change > settle):
             return got
         time.sleep(0.2)
 
@@ -199,7 +205,7 @@ def broker_kill(*, rate: float = 15.0, before_kill: int = 60, after_restart_s: f
             stop.set()
             runner.join(60)
             committed = set(peer.dossier_codes())
-            got = wait_sms(peer, committed, 60)
+            got = wait_sms(peer, committed, 90, settle=10.0)
             time.sleep(2)
             got = peer.sms()
             lost = sorted(committed - set(got))
