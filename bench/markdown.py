@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         document = json.load(fh)
     m = document["machine"]
     print(f"Run {document['timestamp']} ({os.path.basename(path)}), commit {str(m.get('git_commit'))[:10]}, "
-          f"{m.get('cores')} cores, load average at start {m.get('loadavg_at_start', ['?'])[0]}, "
+          f"{m.get('cores')} cores, load average at start {m.get('loadavg_at_start', [0])[0]:.2f}, "
           f"{document.get('wall_seconds', 0) / 60:.1f} min{' (quick)' if document.get('quick') else ''}:\n")
     print(report.markdown(document["results"]))
     t8 = next((r for r in document["results"] if r["id"] == "T8" and not r.get("error")), None)
