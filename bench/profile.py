@@ -49,12 +49,54 @@ def summarise(path: str, top: int = 30) -> list[tuple[float, float, str]]:
     return rows
 
 
+def profile_t1(seconds: float, database: str) -> str:
+    """intake's gunicorn under T1's closed-loop load (wrk or the Python client), profiled with its workers."""
+    import contextlib
+
+    from . import filings, pg, t1_intake
+    from .common import PYTHON, Proc, free_ports, run_checked, wait_http
+    from .loadgen import ensure_wrk, post_load
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = os.path.join(RESULTS_DIR, f"profile-{stamp}")
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"intake-web-t1-{database}.txt")
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-profile-t1-"))
+        url = stack.enter_context(pg.throwaway_database("bench_prof")) if database == "postgres" else None
+        port, doorbell = free_ports(2)
+        env = t1_intake.intake_env(tmp, port, doorbell, url)
+        os.makedirs(env["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+        run_checked([PYTHON, "-m", "intake.manage", "migrate"], env=env, timeout=180)
+        assignments, argv = t1_intake.gunicorn_argv(env, port=port)
+        env.update({k: v for k, v in assignments.items() if k != "PROMETHEUS_MULTIPROC_DIR"})
+        proc = Proc("intake-gunicorn", argv, env, os.path.join(tmp, "intake.log")).start()
+        stack.callback(proc.stop)
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc)
+        bodies = filings.bodies(f"http://127.0.0.1:{port}", int(400 * seconds), database_url=env["INTAKE_DATABASE_URL"],
+                                uploads_dir=env["INTAKE_UPLOADS_DIR"])
+        spy = subprocess.Popen([os.path.join(VENV_BIN, "py-spy"), "record", "--pid", str(proc.pid), "--subprocesses",
+                                "--gil", "--format", "raw", "--rate", "200", "--duration", str(int(seconds)),
+                                "--output", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        post_load(port, "/v1/dossiers", bodies, duration=seconds, connections=8, wrk=ensure_wrk(), once=True)
+        spy.wait(seconds + 60)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--processes", default="notify-worker,processing-worker,intake-worker")
+    parser.add_argument("--t1", choices=("sqlite", "postgres"), help="profile intake's gunicorn under T1's load instead")
     args = parser.parse_args(argv)
+    if args.t1:
+        path = profile_t1(args.seconds, args.t1)
+        print(f"\n=== intake-web under T1 load ({os.path.relpath(path)}): inclusive% self% function")
+        for inc, own, f in summarise(path, top=60):
+            print(f"  {'self' if inc < 0 else format(inc, '5.1f'):>5} {own:5.1f}  {f}")
+        return 0
     names = [n.strip() for n in args.processes.split(",") if n.strip()]
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out_dir = os.path.join(RESULTS_DIR, f"profile-{stamp}")
