@@ -304,13 +304,17 @@ class Context:
         if rates is None:
             rates = sorted({round(estimate * f, 1) for f in (0.4, 0.6, 0.8)})
         searched, best = [], None
-        for rate in rates:
+        rates = list(rates)
+        while rates:
+            rate = rates.pop(0)
             w = self.window(rate=rate, count=max(int(rate * seconds), 20), label=f"T8 search {rate:.0f}/s", idle=idle)
             ok = w["p99_ms"] < P99_TARGET_MS and w["missing"] == 0 and w["http_errors"] == 0
             searched.append({k: w[k] for k in ("rate_per_s", "achieved_rate_per_s", "p50_ms", "p99_ms", "missing",
                                                "http_errors", "cpu_ms_per_filing_suite")} | {"p99_ok": ok})
             if ok:
                 best = rate
+            elif best is None and len(searched) == 1 and rate / 2 >= 2:
+                rates = [round(rate / 2, 1)]  # the lowest rate missed: one try at half of it, then stop
             else:
                 break  # a higher rate will not do better
         calib.pop("_accepted"), calib.pop("_received")
