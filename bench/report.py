@@ -171,19 +171,18 @@ def _color(ok) -> str:
 def _ratios(ax, rs: list[dict]) -> None:
     if not rs:
         return _empty(ax, "T1–T3: throughput vs baseline")
-    names = [r["id"] for r in rs]
     values = [r["ratio"] for r in rs]
-    lows = [r["ratio"] - (r.get("ratio_range") or [r["ratio"]] * 2)[0] for r in rs]
-    highs = [(r.get("ratio_range") or [r["ratio"]] * 2)[1] - r["ratio"] for r in rs]
-    bars = ax.bar(names, values, color=[_color(r.get("pass")) for r in rs], yerr=[lows, highs], capsize=5)
+    ranges = [r.get("ratio_range") or [r["ratio"], r["ratio"]] for r in rs]
+    ax.bar(range(len(rs)), values, color=[_color(r.get("pass")) for r in rs],
+           yerr=[[v - lo for v, (lo, _) in zip(values, ranges)], [hi - v for v, (_, hi) in zip(values, ranges)]],
+           capsize=5, ecolor="#495057")
     for i, r in enumerate(rs):
-        ax.hlines(r["target"], i - 0.4, i + 0.4, colors="#1c7ed6", linestyles="--", linewidth=1.5)
-        ax.annotate(f"{r['ratio']:.2f}\n(target {r['target']:.2f})", (i, values[i]), ha="center", va="bottom",
-                    fontsize=8, xytext=(0, 4), textcoords="offset points")
-    ax.set_ylim(0, max(max(values) * 1.35, 1.0))
-    ax.set_ylabel("ratio to baseline (median; bar = range)")
+        ax.hlines(r["target"], i - 0.4, i + 0.4, colors="#1c7ed6", linestyles="--", linewidth=2)
+    ax.set_xticks(range(len(rs)))
+    ax.set_xticklabels([f"{r['id']}\n{r['ratio']:.2f} (≥ {r['target']:.2f})" for r in rs], fontsize=9)
+    ax.set_ylim(0, max(max(hi for _, hi in ranges), max(r["target"] for r in rs)) * 1.15)
+    ax.set_ylabel("ratio to baseline (median of rounds; whisker = range)")
     ax.set_title("T1–T3: throughput as a share of the bare baseline (dashed: target)", fontsize=10)
-    del bars
 
 
 def _cpu(ax, t8: dict | None, peer: dict | None) -> None:
@@ -211,8 +210,8 @@ def _cpu(ax, t8: dict | None, peer: dict | None) -> None:
     ax.set_ylabel("CPU ms per filing (simulators included, stacked)")
     ax.set_title(f"T8: CPU per filing by process — suite + broker {t8['measured']:.1f} ms "
                  f"({'PASS' if t8.get('pass') else 'FAIL'})", fontsize=10, color=_color(t8.get("pass")))
-    ax.legend(fontsize=7, loc="upper right", ncol=2)
-    ax.set_ylim(0, max(bottoms + [20]) * 1.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    ax.set_ylim(0, max(bottoms + [20]) * 1.15)
 
 
 def _latency(ax, t4: dict | None, peer: dict | None) -> None:
@@ -251,7 +250,8 @@ def _soak(ax, t5: dict | None) -> None:
     ax2.plot(ts, [sum(s["queues"].values()) + sum(s["outbox"].values()) for s in samples], color="black",
              linestyle="--", label="queued + outbox pending")
     ax2.set_ylabel("messages waiting (dashed)")
-    ax.legend(fontsize=6, loc="upper left", ncol=2)
+    ax.set_ylim(0, max(s["rss"].get(n, 0) for s in samples for n in names) / 2**20 * 1.6)
+    ax.legend(fontsize=6, loc="upper left", ncol=3)
     ax.set_title(f"T5 soak {t5['rate_per_s']:.1f}/s × {t5['duration_s']:.0f} s: worst slope "
                  f"{_fmt(t5['worst_slope_mib_per_min'])} MiB/min, drain {_fmt(t5['drain_s'])} s "
                  f"({'PASS' if t5.get('pass') else 'FAIL'})", fontsize=10, color=_color(t5.get("pass")))
@@ -277,8 +277,8 @@ def _faults(ax, t7: dict | None, peer: dict | None) -> None:
         f = t7.get("figures") or {}
         lines += [f"Suite (T7, tests/test_faults.py): {'PASS' if t7.get('pass') else 'FAIL'}",
                   f"  {f.get('filings_accepted', '?')} filings, {f.get('filed_while_broker_down', '?')} while down",
-                  f"  SMS lost {t7.get('sms_lost', '?')}, duplicated 0 (asserted), "
-                  f"{f.get('duplicates_absorbed', '?')} redeliveries absorbed",
+                  f"  SMS lost {t7.get('sms_lost', '?')}, duplicated 0 (asserted)",
+                  f"  {f.get('duplicates_absorbed', '?')} redeliveries absorbed by the inboxes",
                   f"  worst reconnect {_fmt(t7.get('worst_reconnect_s'))} s (target 5 s), drain {f.get('drain_seconds', '?')} s", ""]
     k = (peer or {}).get("peer_broker_kill")
     if k and not k.get("error"):
@@ -289,9 +289,9 @@ def _faults(ax, t7: dict | None, peer: dict | None) -> None:
         lines += [f"Peer: {k['error'][:80]}"]
     if peer:
         p, s = peer["peer"], peer["suite"]
-        lines += ["", f"Same rate ({_fmt(p['rate_per_s'])}/s): CPU/filing suite {_fmt(s.get('cpu_ms_per_filing'))} ms "
-                      f"vs peer {_fmt(p['cpu_ms_per_filing_pipeline'])} ms",
+        lines += ["", f"At {_fmt(p['rate_per_s'])}/s, CPU per filing: suite {_fmt(s.get('cpu_ms_per_filing'))} ms,",
+                  f"  peer {_fmt(p['cpu_ms_per_filing_pipeline'])} ms",
                   "  (the peer opens a case and sends an SMS; the suite also",
                   "   runs payment, postal, the national sync and receipts)"]
-    ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", family="monospace", fontsize=9, transform=ax.transAxes)
+    ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", family="monospace", fontsize=8.5, transform=ax.transAxes)
     ax.set_title("T7 and the peer: what a broker crash costs", fontsize=10)
