@@ -117,8 +117,10 @@ def wrk_post(wrk: str, port: int, path: str, bodies: list[bytes], *, duration: f
 
 # ---- the Python client ------------------------------------------------------------------------------
 
-def _client_process(port: int, path: str, bodies: list[bytes], deadline: float, threads: int, queue) -> None:
-    """Closed loop on `threads` keep-alive connections until `deadline` (wall clock)."""
+def _client_process(port: int, path: str, bodies: list[bytes], deadline: float, threads: int, queue,
+                    once: bool = False) -> None:
+    """Closed loop on `threads` keep-alive connections until `deadline` (wall clock); with `once`, each
+    thread sends its own share of `bodies` once each and stops when they are used up."""
     run_id = uuid.uuid4().hex[:12]
     counts = {"requests": 0, "ok": 0, "errors": 0}
     latencies: list[float] = []
@@ -127,9 +129,12 @@ def _client_process(port: int, path: str, bodies: list[bytes], deadline: float, 
     def worker(tid: int) -> None:
         conn = http.client.HTTPConnection(LOOPBACK, port, timeout=10)
         n, ok, err, lat = 0, 0, 0, []
+        mine = bodies[tid::threads] if once else bodies
         while time.time() < deadline:
+            if once and n >= len(mine):
+                break
             n += 1
-            body = bodies[n % len(bodies)]
+            body = mine[(n - 1) % len(mine)]
             headers = {"Content-Type": "application/json", "Idempotency-Key": f"{run_id}-{tid}-{n}"}
             started = time.perf_counter()
             try:
@@ -148,6 +153,7 @@ def _client_process(port: int, path: str, bodies: list[bytes], deadline: float, 
             lat.append(time.perf_counter() - started)
         conn.close()
         with lock:
+            counts["finished_at"] = max(counts.get("finished_at", 0.0), time.time())
             counts["requests"] += n
             counts["ok"] += ok
             counts["errors"] += err
@@ -163,19 +169,21 @@ def _client_process(port: int, path: str, bodies: list[bytes], deadline: float, 
 
 
 def python_post(port: int, path: str, bodies: list[bytes], *, duration: float, processes: int = 2,
-                threads: int = 4) -> dict:
+                threads: int = 4, once: bool = False) -> dict:
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     started = time.time()
     deadline = started + duration
-    procs = [ctx.Process(target=_client_process, args=(port, path, bodies, deadline, threads, queue), daemon=True)
-             for _ in range(processes)]
+    shares = [bodies[k::processes] for k in range(processes)] if once else [bodies] * processes
+    procs = [ctx.Process(target=_client_process, args=(port, path, shares[k], deadline, threads, queue, once),
+                         daemon=True) for k in range(processes)]
     for p in procs:
         p.start()
     results = [queue.get(timeout=duration + 60) for _ in procs]
     for p in procs:
         p.join(10)
-    seconds = time.time() - started
+    # With `once`, the run ends when the bodies are used up (before the deadline when the server is fast).
+    seconds = min(time.time(), max(r.get("finished_at", time.time()) for r in results)) - started
     total = {k: sum(r[k] for r in results) for k in ("requests", "ok", "errors")}
     latencies = sorted(x for r in results for x in r["latencies_sample"])
     from .common import percentile
@@ -188,7 +196,9 @@ def python_post(port: int, path: str, bodies: list[bytes], *, duration: float, p
 
 
 def post_load(port: int, path: str, bodies: list[bytes], *, duration: float, connections: int,
-              wrk: str | None) -> dict:
+              wrk: str | None, once: bool = False) -> dict:
+    """`once`: every body is sent at most once (filings whose uploads attach to one dossier only). wrk cycles
+    through its bodies, so a run that outpaces them shows up as refused answers, which the caller reports."""
     if wrk:
         return wrk_post(wrk, port, path, bodies, duration=duration, connections=connections)
-    return python_post(port, path, bodies, duration=duration, processes=2, threads=max(1, connections // 2))
+    return python_post(port, path, bodies, duration=duration, processes=2, threads=max(1, connections // 2), once=once)

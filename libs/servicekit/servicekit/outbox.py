@@ -141,6 +141,10 @@ class OutboxRelay:
         self._last_return_log: dict[str, float] = {}
         self._next_tag = 1
         self._pump_pending = False
+        # Whether rows may be waiting that the last pump left (a full batch, or no room in the window): only
+        # then does a confirm pump again. Otherwise the doorbell (after each commit) and the 1 s sweep do, so
+        # a confirm costs no empty claim transaction.
+        self._more_waiting = False
         self._last_stuck_log = 0.0
         self._lost_at: float | None = None
         self.connected = threading.Event()
@@ -340,12 +344,14 @@ class OutboxRelay:
             return
         room = min(self.settings.relay_window - len(self._inflight), self.settings.relay_batch)
         if room <= 0:
+            self._more_waiting = True
             return  # confirms will call us again
         try:
             rows = self._claim(room)
         except sa.exc.SQLAlchemyError as exc:
             log.error("relay cannot read the outbox", extra={"event": "relay.db_error", "error": str(exc)})
             return
+        self._more_waiting = len(rows) == room
         channel = self._channel
         try:
             for row in rows:
@@ -454,7 +460,8 @@ class OutboxRelay:
             return
         for type_, count in by_type.items():
             EVENTS_PUBLISHED.labels(self.service, type_).inc(count)
-        self._schedule_pump()
+        if self._more_waiting or retry:
+            self._schedule_pump()
 
     def _settle(self, sent: list[int], retry: list[tuple[int, str]]) -> None:
         if not sent and not retry:

@@ -192,3 +192,35 @@ def test_batched_acks_leave_nothing_unacked_once_the_stream_is_handled(db, amqp_
     consumer.stop()  # closing the channel would return any unacked message to the queue
     wait_until(lambda: not consumer.connected.is_set(), 10)
     assert queue_depth(amqp_url, ServiceQueues("kittest", (100, 200)).main) == 0
+
+
+def test_a_confirm_costs_no_empty_claim_transaction(db, consumer_factory, relay):
+    """One claim per commit (rung by the doorbell), not a second empty one after each confirm: every claim is
+    a write transaction on the service's database, in every worker, for every event."""
+    consumer_factory()
+    record_things(db, ["warm-up"])
+    wait_until(lambda: count(db, outbox, outbox.c.sent_at.is_(None)) == 0, 10)
+    claims = []
+    real_claim = relay._claim
+    relay._claim = lambda limit: claims.append(limit) or real_claim(limit)
+    started = time.monotonic()
+    for i in range(20):
+        record_things(db, [f"E-{i}"])
+        wait_until(lambda: count(db, outbox, outbox.c.sent_at.is_(None)) == 0, 5, interval=0.002)
+    sweeps = int(time.monotonic() - started) + 1  # the 1 s sweep claims too
+    assert len(claims) <= 20 + sweeps + 2, f"{len(claims)} claims for 20 commits"
+
+
+def test_a_backlog_larger_than_the_confirm_window_drains(db, db_url, amqp_url, consumer_factory):
+    """With the window full the pump waits for confirms; those confirms must pump again until nothing is left."""
+    consumer_factory()
+    relay = OutboxRelay(make_settings(amqp_url, db_url, relay_window=4, relay_batch=3), db, outbox, bind_doorbell=False)
+    record_things(db, [f"W-{i}" for i in range(40)])
+    thread = run_in_thread(relay.run)
+    try:
+        wait_until(lambda: count(db, outbox, outbox.c.sent_at.is_(None)) == 0, 3,
+                   message="the backlog did not drain through a 4-message window within 3 s (the 1 s sweep alone is slower)")
+    finally:
+        relay.stop()
+        thread.join(10)
+    wait_until(lambda: count(db, effects) == 40, 10, message="not every event was handled")

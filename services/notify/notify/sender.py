@@ -36,6 +36,7 @@ MAX_BACKOFF_SECONDS = 600.0
 # While the gateway cannot be reached at all, a message waits for it (its attempts are not used up) and is
 # tried again at most this long after the previous try, so the backlog goes out soon after the gateway is back.
 OUTAGE_MAX_BACKOFF_SECONDS = 30.0
+SWEEP_AT_LEAST_EVERY_S = 5.0
 
 
 class Sender:
@@ -83,15 +84,25 @@ class Sender:
             self._cond.notify(count)
 
     def _run(self) -> None:
+        last_sweep = time.monotonic()
         try:
             while not self._stop.is_set():
                 with self._cond:
                     if self._signals == 0:
                         self._cond.wait(timeout=1.0)
+                    signalled = self._signals > 0
                     self._signals = max(self._signals - 1, 0)
                 if self._stop.is_set():
                     break
                 try:
+                    if signalled and time.monotonic() - last_sweep < SWEEP_AT_LEAST_EVERY_S:
+                        # One wake-up stands for one new message: claim one. Draining until a claim comes back
+                        # empty would cost an extra write transaction per message; the sweep below does that.
+                        self.send_next()
+                        continue
+                    # The sweep: on every idle second, and at least every few seconds of a thread kept busy by
+                    # wake-ups, everything due (retries whose backoff has passed, a lost wake-up's message).
+                    last_sweep = time.monotonic()
                     while not self._stop.is_set() and self.send_next():
                         pass
                 except sa.exc.SQLAlchemyError as exc:

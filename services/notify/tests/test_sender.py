@@ -157,6 +157,24 @@ def test_sender_is_woken_by_the_handlers_commit_not_by_its_one_second_sweep(subm
     assert time.perf_counter() - started < 0.5
 
 
+def test_one_wake_up_costs_one_claim_not_a_second_empty_one(submit, rows, make_sender, gateway):
+    """Each claim is a write transaction: draining after every wake-up until a claim comes back empty doubled
+    them. A wake-up stands for one message; the sweep (idle seconds) picks up anything else that is due."""
+    sender = make_sender(sender_threads=1)
+    claims = []
+    real = sender.send_next
+    sender.send_next = lambda: claims.append(1) or real()
+    sender.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    for n in range(1, 6):
+        submit(code=f"000.00.06.H56-261124-{n:04d}", channels=("sms",), wake=sender.wake)
+        wait_until(lambda: len(gateway.received) == n, timeout=3, interval=0.002)
+    wait_until(lambda: {r.status for r in rows()} == {"sent"}, timeout=3, interval=0.005)
+    sweeps = int(time.monotonic() - started) + 1
+    assert len(claims) <= 5 + sweeps, f"{len(claims)} claims for 5 messages"
+
+
 def test_one_slow_gateway_call_does_not_hold_up_the_rest(submit, rows, make_sender, gateway):
     gateway.script.append((202, {}, 1.5))  # the first message's call hangs for 1.5 s
     sender = make_sender(sender_threads=4)

@@ -1,0 +1,1 @@
+"""Comparison pipelines the bench measures beside the suite. Nothing in the suite imports them."""
