@@ -54,6 +54,7 @@ class Sender:
         # so idle threads do not race for a row only one can claim. The 1 s timeout is the sweep.
         self._cond = threading.Condition()
         self._signals = 0
+        self._deferred = 0  # wake-ups whose message was held behind an earlier one of its dossier
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_stuck_log = 0.0
@@ -98,7 +99,11 @@ class Sender:
                     if signalled and time.monotonic() - last_sweep < SWEEP_AT_LEAST_EVERY_S:
                         # One wake-up stands for one new message: claim one. Draining until a claim comes back
                         # empty would cost an extra write transaction per message; the sweep below does that.
-                        self.send_next()
+                        if not self.send_next():
+                            # Its message waits behind an earlier one of its dossier still with the gateway (in
+                            # order per dossier): the wake-up is re-armed when a send ends.
+                            with self._cond:
+                                self._deferred += 1
                         continue
                     # The sweep: on every idle second, and at least every few seconds of a thread kept busy by
                     # wake-ups, everything due (retries whose backoff has passed, a lost wake-up's message).
@@ -129,6 +134,11 @@ class Sender:
             self._send(message)
         finally:
             dossier_code.reset(token)
+            with self._cond:
+                if self._deferred:  # a wake-up that found its message held behind this one
+                    self._deferred -= 1
+                    self._signals += 1
+                    self._cond.notify()
         return True
 
     def _send(self, message: use_cases.Claimed) -> None:
