@@ -431,11 +431,11 @@ def citizen_view(conn: Connection, dossier) -> dict:
         "withdrawal": None if dossier.withdrawal_status is None else {
             "status": dossier.withdrawal_status, "reason": dossier.withdrawal_reason,
             "requested_at": dossier.withdrawal_requested_at, "answer": dossier.withdrawal_answer},
-        "rating": rating._asdict() if rating is not None else None,
         # The electronic result once processing issued it (dossier.result_ready.v1): GET .../result.pdf.
         "result": None if dossier.result_file_id is None else {
             "available": True, "paper_original": bool(dossier.result_paper_original),
             "sha256": dossier.result_sha256},
+        "rating": rating._asdict() if rating is not None else None,
         "timeline": [row._asdict() for row in queries.list_timeline(conn, dossier.code)],
     }
 
