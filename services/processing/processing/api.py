@@ -22,8 +22,8 @@ from . import queries, stats, use_cases
 from .calendar import VN_TZ
 from .schemas import (
     CalendarDayBodySchema, CalendarDaySchema, CalendarListSchema, CalendarQuerySchema, CaseDetailSchema,
-    CasePageSchema, CaseQuerySchema, DueDateQuerySchema, DueDateSchema, FileLinkQuerySchema, FileSchema, ResyncSchema, StatsQuerySchema,
-    StatsSchema, SyncListSchema, SyncQuerySchema,
+    CasePageSchema, CaseQuerySchema, DueDateQuerySchema, DueDateSchema, FileLinkQuerySchema, FileSchema, ResyncSchema,
+    StatsQuerySchema, StatsSchema, SyncListSchema, SyncQuerySchema,
 )
 from .workflow import ACTIONS
 
