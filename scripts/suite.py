@@ -260,6 +260,7 @@ class Suite:
             "PORTAL_PORT": str(port("portal")),
             "PORTAL_INTAKE_URL": self.url("intake"),
             "INTAKE_POSTAL_URL": self.url("postal"),
+            "INTAKE_PROCESSING_URL": self.url("processing"),
             "PROCESSING_DVCQG_URL": self.url("dvcqg"),
             "PROCESSING_DVCQG_MADONVI": "000.00.00.H56",
             # A test or bench suite files thousands of dossiers from one address: intake's per-client and

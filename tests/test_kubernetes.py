@@ -414,7 +414,7 @@ def test_network_policies_allow_exactly_the_calls_the_code_makes(overlay):
                 elif host and not host.startswith(("127.", "localhost")):
                     assert reaches(rules, None, port, external=True), f"{app}: {name}={value} has no egress rule"
         # Nothing more: databases only its own cluster (the role's password is its own), no other service's pods.
-        callees = {"intake": {"postal"}, "portal": {"intake", "processing"}}.get(app, set())
+        callees = {"intake": {"postal", "processing"}, "portal": {"intake", "processing"}}.get(app, set())
         if overlay == "dev":
             callees |= {"payment": {"bank"}, "notify": {"sms-gateway"}, "processing": {"dvcqg"}, "intake": {"dvcqg"},
                         "bank": {"payment"}, "postal-operator": {"postal"}, "sms-gateway": {"notify"}}.get(app, set())

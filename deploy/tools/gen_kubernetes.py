@@ -34,12 +34,14 @@ METRICS_SIDECAR_PORT = 9100
 SERVICES = {
     "intake": {
         "port": 8001,
-        "config": {"INTAKE_POSTAL_URL": "http://postal:8004", "INTAKE_UPLOADS_DIR": "/data/files/uploads",
+        "config": {"INTAKE_POSTAL_URL": "http://postal:8004", "INTAKE_PROCESSING_URL": "http://processing:8002",
+                   "INTAKE_UPLOADS_DIR": "/data/files/uploads",
                    "INTAKE_TRUSTED_PROXY_HOPS": "1",  # the ingress controller
                    # The national catalogue (LayDanhSachTTHC): each overlay sets the real address and unit code.
                    "INTAKE_DVCQG_URL": "", "INTAKE_DVCQG_MADONVI": ""},
-        "secrets": ["MOTCUA_JWT_SECRET", "INTAKE_TOKEN_SECRET", "INTAKE_DVCQG_PASSWORD"],
-        "calls": ["postal"],
+        "secrets": ["MOTCUA_JWT_SECRET", "INTAKE_TOKEN_SECRET", "INTAKE_DVCQG_PASSWORD", "MOTCUA_FILE_LINK_SECRET"],
+        # processing: the citizen's result PDF, fetched by a signed link (GET /v1/files/{id}).
+        "calls": ["postal", "processing"],
         "external": ["dvcqg"],
         "files": True,
     },
@@ -48,7 +50,7 @@ SERVICES = {
         "config": {"PROCESSING_FILES_DIR": "/data/files/results",
                    # The national public service portal: each overlay sets the real address and unit code.
                    "PROCESSING_DVCQG_URL": "", "PROCESSING_DVCQG_MADONVI": ""},
-        "secrets": ["MOTCUA_JWT_SECRET", "PROCESSING_DVCQG_PASSWORD"],
+        "secrets": ["MOTCUA_JWT_SECRET", "PROCESSING_DVCQG_PASSWORD", "MOTCUA_FILE_LINK_SECRET"],
         "calls": [],
         "external": ["dvcqg"],
         "files": True,

@@ -3,6 +3,8 @@ error shape `{code, status, message, errors}`), with canned procedures and an in
 tests run without the real services. One `World` holds the dossiers both fakes see."""
 from __future__ import annotations
 
+import hashlib
+
 import io
 import secrets
 import threading
@@ -164,8 +166,10 @@ class World:
                 "documents": [{"code": c, "name": next(x["name"] for x in p["documents"] if x["code"] == c)}
                               for c in d["supplement_request"]["documents"]]} if d["supplement_request"] else None),
             "withdrawal": d.get("withdrawal"),
-            # not in intake yet: the electronic result the citizen can download (GET .../result.pdf)
-            "result": ({"available": True, "paper_original": d["paper_original"]} if d["result_file_id"] else None),
+            # the electronic result the citizen can download (GET .../result.pdf), as intake gives it
+            "result": ({"available": True, "paper_original": d["paper_original"],
+                        "sha256": hashlib.sha256(self.files[d["result_file_id"]]).hexdigest()}
+                       if d["result_file_id"] else None),
             "rating": d["rating"],
             "timeline": d["timeline"],
         }
@@ -358,7 +362,7 @@ def intake_app(world: World) -> Flask:
         if d is None:
             return _error(401, "missing or wrong access token")
         if not d["result_file_id"]:
-            return _error(404, "no result yet")
+            return _error(409, "no result yet")  # intake: the dossier is yours, its result not issued yet
         return Response(world.files[d["result_file_id"]], mimetype="application/pdf")
 
     @app.post("/_test/pay/<code>")

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import requests
 
-from intake.schemas import DossierViewSchema
+from intake.schemas import DossierViewSchema, ResultViewSchema
 from processing.schemas import CaseDetailSchema, NationalSyncSchema
 from servicekit.auth import issue_token
-
-# What the portal reads that intake does not give yet (the citizen's result download; see portal/tests/fake_api.py).
-PROPOSED_INTAKE_FIELDS = {"result"}
 
 
 def test_the_fake_citizen_view_has_exactly_intake_s_fields(world):
     d = world.add(status="received", due_in_days=2)
-    assert set(world.citizen_view(d)) - PROPOSED_INTAKE_FIELDS == set(DossierViewSchema().fields)
+    assert set(world.citizen_view(d)) == set(DossierViewSchema().fields)
+
+
+def test_the_fake_result_has_exactly_intake_s_fields(world):
+    d = world.add(status="result_ready", due_in_days=2)
+    world.files["f" * 32] = b"%PDF-1.4 fake"
+    d["result_file_id"], d["paper_original"] = "f" * 32, False
+    assert set(world.citizen_view(d)["result"]) == set(ResultViewSchema().fields)
 
 
 def test_the_fake_case_view_has_every_field_of_processing_s_case_view(world, settings):

@@ -286,6 +286,12 @@ def test_a_dossier_from_filing_to_its_result_at_the_counter_through_the_real_sui
     tracker.goto(f"{base}/ho-so/{code}")
     _reload_until(tracker, lambda p: "Đã trả kết quả" in p.locator(".govuk-tag").first.inner_text())
     expect(tracker.locator(".moj-timeline__item").first).to_be_visible()
+    # the electronic result, as the citizen: intake fetches it from processing by a signed link
+    download = tracker.get_by_role("link", name="Tải kết quả giải quyết (PDF)")
+    expect(download).to_be_visible()
+    citizen_pdf = tracker.context.request.get(base + download.get_attribute("href"))  # the citizen's session
+    assert citizen_pdf.status == 200 and citizen_pdf.body() == PDF, "the citizen's result is not the one uploaded"
+    assert citizen_pdf.headers["content-type"] == "application/pdf"
     axe.check(tracker, js)
     if shots:
         tracker.screenshot(path=str(shots / "4-tra-cuu-ho-so.png"), full_page=True)

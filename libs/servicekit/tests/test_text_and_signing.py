@@ -111,3 +111,20 @@ def test_one_kit_helper_checks_signature_then_json_then_fields_of_a_webhook():
 def test_a_phone_number_in_fullwidth_digits_is_not_a_phone_number():
     assert normalize_phone("０９１２３４５６７８") is None
     assert normalize_phone("091234567８") is None
+
+
+def test_a_signed_link_verifies_until_it_expires_and_only_for_its_subject():
+    from servicekit.signing import sign_link, verify_link
+
+    sig = sign_link("abc", 1_000, "s" * 16)
+    verify_link("abc", "1000", sig, "s" * 16, now=999)
+    for subject, expires, given, secret, now in (
+            ("abc", "1000", sig, "s" * 16, 1_001),       # expired
+            ("abd", "1000", sig, "s" * 16, 999),         # another file
+            ("abc", "2000", sig, "s" * 16, 999),         # expiry moved
+            ("abc", "1000", sig, "t" * 16, 999),         # another secret
+            ("abc", "1000", None, "s" * 16, 999),        # no signature
+            ("abc", "soon", sig, "s" * 16, 999),         # malformed expiry
+            ("abc", "1000", "é", "s" * 16, 999)):        # non-ASCII signature
+        with pytest.raises(BadSignature):
+            verify_link(subject, expires, given, secret, now=now)

@@ -1,8 +1,10 @@
 """Citizen API: flask-smorest blueprints, one transaction per request."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import time
 import unicodedata
 
 import requests
@@ -15,6 +17,7 @@ from servicekit.auth import bearer_token, decode_officer_token
 from servicekit.db import after_commit
 from servicekit.events import rfc3339
 from servicekit.files import DOCUMENT_TYPES, FileStore, sniff
+from servicekit.signing import sign_link
 from servicekit.idempotency import body_hash, find_replay, require_key, store_response
 from servicekit.text import fold_ascii
 from servicekit.web import DomainError, Invalid, NotFound, current_db, current_settings
@@ -38,6 +41,10 @@ uploads_blp = Blueprint("uploads", __name__, url_prefix="/v1/uploads",
 postal_blp = Blueprint("postal", __name__, url_prefix="/v1/postal",
                        description="Báo giá bưu chính công ích (read through from the postal service)")
 UPLOAD_ENDPOINT = "uploads.upload_file"
+RESULT_DOWN = "Chưa tải được kết quả, vui lòng thử lại sau ít phút (the result store is unavailable)"
+RESULT_BAD = "Tệp kết quả không khớp với bản đã ban hành, vui lòng liên hệ cơ quan giải quyết (result check failed)"
+# A link intake signs for one fetch: long enough for a slow request, too short to be worth stealing.
+RESULT_LINK_SECONDS = 60
 POSTAL_DOWN = "Dịch vụ bưu chính tạm thời không phản hồi, vui lòng thử lại sau (postal is unavailable)"
 
 IDEMPOTENCY_SCOPE = "dossiers"
@@ -118,6 +125,14 @@ class PostalDown(use_cases.RateLimited):
 
 class TooLarge(DomainError):
     status = 413
+
+
+class ResultDown(use_cases.RateLimited):
+    status = 503
+
+
+class BadGateway(DomainError):
+    status = 502
 
 
 class UnsupportedFile(DomainError):
@@ -381,6 +396,54 @@ def receipt(code):
     response.headers["Content-Disposition"] = f'inline; filename="phieu-hen-{dossier.code}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@dossiers_blp.get("/<code>/result.pdf")
+@dossiers_blp.doc(security=_BEARER, responses=_PDF_200)
+@dossiers_blp.alt_response(401, description="No bearer token", example=examples.error(401))
+@dossiers_blp.alt_response(404, **_NOT_YOURS)
+@dossiers_blp.alt_response(409, description="No electronic result issued yet (the view's `result` is null)",
+                           example=examples.error(409))
+@dossiers_blp.alt_response(502, description="The file processing returned is not the one issued (SHA-256 differs)",
+                           example=examples.error(502))
+@dossiers_blp.alt_response(503, description="Processing, which keeps the file, does not answer; see Retry-After",
+                           example=examples.error(503))
+def result_pdf(code):
+    """The electronic result (PDF) of the dossier, once issued: fetched from processing, checked against its SHA-256."""
+    settings = current_settings()
+    with current_db().transaction(readonly=True) as conn:
+        dossier = _own_dossier(conn, code)
+    if dossier.result_file_id is None:
+        raise use_cases.Conflict("Hồ sơ chưa có kết quả điện tử (no result issued yet)")
+    content = _fetch_result(settings, dossier.result_file_id)
+    if hashlib.sha256(content).hexdigest() != dossier.result_sha256:
+        log.error("result file does not match the issued SHA-256", extra={
+            "event": "result.sha256_mismatch", "file_id": dossier.result_file_id, "bytes": len(content)})
+        raise BadGateway(RESULT_BAD)
+    response = Response(content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="ket-qua-{dossier.code}.pdf"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _fetch_result(settings, file_id: str) -> bytes:
+    """The bytes of an issued result from processing, by a link signed for this one fetch."""
+    expires = int(time.time()) + RESULT_LINK_SECONDS
+    params = {"expires": expires, "sig": sign_link(file_id, expires, settings.file_link_secret)}
+    try:
+        answer = requests.get(f"{settings.processing_url}/v1/files/{file_id}", params=params,
+                              timeout=(min(2.0, settings.processing_timeout_seconds), settings.processing_timeout_seconds))
+    except requests.RequestException as exc:
+        log.warning("result file unavailable", extra={"event": "result.fetch_failed", "error": type(exc).__name__})
+        raise ResultDown(RESULT_DOWN, retry_after=30) from None
+    if answer.status_code == 200:
+        return answer.content
+    log.error("processing refused the result file", extra={
+        "event": "result.fetch_failed", "status": answer.status_code, "file_id": file_id})
+    if answer.status_code >= 500:
+        raise ResultDown(RESULT_DOWN, retry_after=30)
+    # 403 (secrets differ) or 404 (the file is gone): nothing a retry by the citizen will fix.
+    raise BadGateway(RESULT_BAD)
 
 
 # ---- postal quote (read through) -----------------------------------------------------------------------

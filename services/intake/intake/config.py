@@ -9,6 +9,8 @@ from servicekit.config import ConfigError, KitSettings, dev_secret, env, env_flo
 DEV_TOKEN_SECRET = "dev-only-intake-token-secret-change-me"
 # The national portal simulator's development password (simulators/motcua_sims/dvcqg.py); warned at start.
 DEV_DVCQG_PASSWORD = "dev-dvcqg-password"
+# Shared with processing: signs the short-lived link through which intake fetches a dossier's issued result.
+DEV_FILE_LINK_SECRET = "dev-only-file-link-secret-change-me"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class Settings:
     portal_url: str = "http://127.0.0.1:8000"
     postal_url: str = "http://127.0.0.1:8004"
     postal_timeout_seconds: float = 2.0
+    # Where the citizen's result PDF comes from: processing's GET /v1/files/{id} by a signed, expiring link.
+    processing_url: str = "http://127.0.0.1:8002"
+    processing_timeout_seconds: float = 10.0
+    file_link_secret: str = DEV_FILE_LINK_SECRET
     cors_origins: tuple[str, ...] = ()
     # The national catalogue sync (catalogue_sync.py): off while the portal's URL is empty. A scheduled run every
     # `dvcqg_catalogue_interval_seconds` (0: only on an admin's request); the worker looks for requests every
@@ -68,6 +74,7 @@ class Settings:
         kit = KitSettings.from_env("intake")
         dvcqg_url = (env("INTAKE_DVCQG_URL", "") or "").strip().rstrip("/")
         dvcqg_password, dvcqg_password_is_dev = dev_secret("INTAKE_DVCQG_PASSWORD", DEV_DVCQG_PASSWORD)
+        link_secret, link_secret_is_dev = dev_secret("MOTCUA_FILE_LINK_SECRET", DEV_FILE_LINK_SECRET)
         settings = cls(
             kit=kit,
             postal_citizen_price_vnd=env_int("INTAKE_POSTAL_CITIZEN_PRICE_VND", 10000),
@@ -90,6 +97,9 @@ class Settings:
             portal_url=(env("MOTCUA_PORTAL_URL", "http://127.0.0.1:8000") or "").rstrip("/"),
             postal_url=(env("INTAKE_POSTAL_URL", "http://127.0.0.1:8004") or "").rstrip("/"),
             postal_timeout_seconds=env_float("INTAKE_POSTAL_TIMEOUT_SECONDS", 2.0),
+            processing_url=(env("INTAKE_PROCESSING_URL", "http://127.0.0.1:8002") or "").rstrip("/"),
+            processing_timeout_seconds=env_float("INTAKE_PROCESSING_TIMEOUT_SECONDS", 10.0),
+            file_link_secret=link_secret,
             cors_origins=tuple(origin.rstrip("/") for origin in env_list("INTAKE_CORS_ORIGINS", "")),
             dvcqg_url=dvcqg_url,
             dvcqg_auth_path=env("INTAKE_DVCQG_AUTH_PATH", "/dvcqg/auth"),
@@ -103,6 +113,7 @@ class Settings:
             dvcqg_catalogue_poll_seconds=env_float("INTAKE_DVCQG_CATALOGUE_POLL_SECONDS", 10.0),
             dvcqg_catalogue_max_withdraw_share=env_float("INTAKE_DVCQG_CATALOGUE_MAX_WITHDRAW_SHARE", 0.5),
             dev_defaults=(("INTAKE_TOKEN_SECRET",) if token_is_dev else ())
+            + (("MOTCUA_FILE_LINK_SECRET",) if link_secret_is_dev else ())
             + (("INTAKE_DVCQG_PASSWORD",) if dvcqg_url and dvcqg_password_is_dev else ()),
         )
         if settings.postal_citizen_price_vnd < 0:
@@ -116,9 +127,10 @@ class Settings:
         if min(settings.filing_max_per_client, settings.filing_max_per_phone, settings.upload_max_per_client) < 0 or settings.filing_window_seconds < 1:
             raise ConfigError("INTAKE_FILING_MAX_PER_CLIENT / _PER_PHONE must be >= 0 (0 = off) and "
                               "INTAKE_FILING_WINDOW_SECONDS positive")
-        if settings.postal_timeout_seconds <= 0:
-            raise ConfigError("INTAKE_POSTAL_TIMEOUT_SECONDS must be positive")
-        for name, url in (("MOTCUA_PORTAL_URL", settings.portal_url), ("INTAKE_POSTAL_URL", settings.postal_url)):
+        if settings.postal_timeout_seconds <= 0 or settings.processing_timeout_seconds <= 0:
+            raise ConfigError("INTAKE_POSTAL_TIMEOUT_SECONDS and INTAKE_PROCESSING_TIMEOUT_SECONDS must be positive")
+        for name, url in (("MOTCUA_PORTAL_URL", settings.portal_url), ("INTAKE_POSTAL_URL", settings.postal_url),
+                          ("INTAKE_PROCESSING_URL", settings.processing_url)):
             if not url.startswith(("http://", "https://")):
                 raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
         if settings.dvcqg_url and not settings.dvcqg_url.startswith(("http://", "https://")):
@@ -131,4 +143,6 @@ class Settings:
             raise ConfigError("INTAKE_DVCQG_CATALOGUE_MAX_WITHDRAW_SHARE must be above 0 and at most 1")
         if len(settings.token_secret) < 16:
             raise ConfigError("INTAKE_TOKEN_SECRET must be at least 16 characters")
+        if len(settings.file_link_secret) < 16:
+            raise ConfigError("MOTCUA_FILE_LINK_SECRET must be at least 16 characters")
         return settings

@@ -328,10 +328,14 @@ _PROCESSING = {
         "status stopped, completed_at, the reason in the timeline"),
     "dossier.result_ready.v1": (
         _schema("ResultReadySchema", delivery_method=fields.String(
-            required=True, validate=validate.OneOf(DELIVERY_METHODS))),
+            required=True, validate=validate.OneOf(DELIVERY_METHODS)),
+            result_file_id=fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{32,64}$")),
+            result_sha256=fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$")),
+            paper_original=fields.Boolean(required=True)),
         _base("result_ready", 9, 9, "2026-11-25T09:00:00.000Z", result_file_id="7c1e0f3a9b2d4c6e8f0a1b3c5d7e9f1a",
               result_sha256=_EXAMPLE_SHA, paper_original=True, delivery_method="post", fee_mode="none", fee_vnd=0),
-        "status result_ready, completed_at, a timeline entry saying where the result comes back"),
+        "status result_ready, completed_at, a timeline entry saying where the result comes back; the result file's "
+        "id, SHA-256 and paper flag, so the citizen can download it (GET /v1/dossiers/{code}/result.pdf)"),
     "dossier.returned.v1": (
         _schema("ReturnedSchema", returned_at=fields.AwareDateTime(required=True),
                 via=fields.String(required=True, validate=validate.OneOf(DELIVERY_METHODS))),

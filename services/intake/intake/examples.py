@@ -14,6 +14,7 @@ _MESSAGES = {
     413: "Tệp lớn hơn 10 MiB (file too large)",
     415: "Chỉ nhận tệp PDF, JPEG hoặc PNG, nhận biết theo nội dung tệp",
     422: "Unprocessable Entity",
+    502: "Tệp kết quả không khớp với bản đã ban hành, vui lòng liên hệ cơ quan giải quyết (result check failed)",
     429: "Quá nhiều yêu cầu nộp hồ sơ, vui lòng thử lại sau (too many requests)",
     503: "Dịch vụ bưu chính tạm thời không phản hồi, vui lòng thử lại sau (postal is unavailable)",
 }
@@ -21,7 +22,7 @@ _MESSAGES = {
 
 _STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
                 413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
-                429: "Too Many Requests", 503: "Service Unavailable"}
+                429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 def error(status: int) -> dict:
@@ -65,7 +66,7 @@ VIEW = {
     "payment": {"status": "paid", "amount_vnd": 50000, "qr_payload": "000201010212...6304ABCD",
                 "expires_at": "2026-11-27T02:00:00.000Z", "paid_at": "2026-11-24T02:25:00.000Z", "refunded_at": None},
     "delivery": {"method": "post", "tracking_no": None, "status": None},
-    "supplement_request": None, "withdrawal": None, "rating": None,
+    "supplement_request": None, "withdrawal": None, "rating": None, "result": None,
     "timeline": [
         {"at": "2026-11-24T02:00:00.000Z", "status": "submitted", "note": "Hồ sơ đã được nộp trực tuyến"},
         {"at": "2026-11-24T02:25:00.000Z", "status": "submitted", "note": "Đã thanh toán phí, lệ phí: 50.000 đồng"},

@@ -115,6 +115,11 @@ dossiers = sa.Table(
     sa.Column("withdrawal_reason", sa.Text),
     sa.Column("withdrawal_requested_at", UTCDateTime),
     sa.Column("withdrawal_answer", sa.Text),
+    # The electronic result, from dossier.result_ready.v1: processing's file id (fetched by a signed link),
+    # its SHA-256 (checked on every download) and whether a paper original also exists.
+    sa.Column("result_file_id", sa.String(64)),
+    sa.Column("result_sha256", sa.String(64)),
+    sa.Column("result_paper_original", sa.Boolean),
 )
 
 # Access tokens of a dossier: several may be live at once (the filing's, and one per lookup), each with an

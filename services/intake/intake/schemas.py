@@ -277,6 +277,12 @@ class RatingViewSchema(Schema):
     rated_at = UtcTime()
 
 
+class ResultViewSchema(Schema):
+    available = fields.Boolean(metadata={"description": "the PDF can be downloaded (GET .../result.pdf)"})
+    paper_original = fields.Boolean(metadata={"description": "a paper original is also returned by the agency"})
+    sha256 = fields.String(metadata={"description": "SHA-256 (hex) of the result PDF, as issued"})
+
+
 class DossierViewSchema(Schema):
     code = fields.String()
     procedure = fields.Nested(ProcedureRefSchema)
@@ -293,6 +299,8 @@ class DossierViewSchema(Schema):
                                        metadata={"description": "the open supplement request (form 02), if any"})
     withdrawal = fields.Nested(WithdrawalViewSchema, allow_none=True)
     rating = fields.Nested(RatingViewSchema, allow_none=True)
+    result = fields.Nested(ResultViewSchema, allow_none=True,
+                           metadata={"description": "the electronic result, null until processing issued it"})
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
 
 

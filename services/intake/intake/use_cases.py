@@ -431,6 +431,10 @@ def citizen_view(conn: Connection, dossier) -> dict:
         "withdrawal": None if dossier.withdrawal_status is None else {
             "status": dossier.withdrawal_status, "reason": dossier.withdrawal_reason,
             "requested_at": dossier.withdrawal_requested_at, "answer": dossier.withdrawal_answer},
+        # The electronic result once processing issued it (dossier.result_ready.v1): GET .../result.pdf.
+        "result": None if dossier.result_file_id is None else {
+            "available": True, "paper_original": bool(dossier.result_paper_original),
+            "sha256": dossier.result_sha256},
         "rating": rating._asdict() if rating is not None else None,
         "timeline": timeline_view(queries.list_timeline(conn, dossier.code)),
     }
@@ -545,6 +549,10 @@ def apply_processing_event(conn: Connection, type_name: str, data: dict) -> bool
                 deadline=data["deadline"].isoformat(), requested_at=at, answered_at=None, closed_at=None)
         elif kind == "supplement_received" or kind in _ENDS:
             queries.close_supplement_requests(conn, code, moment)
+    if kind == "result_ready":
+        # Whatever the order of arrival (a returned may have overtaken it): the result is issued once.
+        queries.update_dossier(conn, code, dossiers.c.result_file_id.is_(None), result_file_id=data["result_file_id"],
+                               result_sha256=data["result_sha256"], result_paper_original=data["paper_original"])
     if kind == "withdrawn":
         queries.update_dossier(conn, code, dossiers.c.withdrawal_status == "requested",
                                withdrawal_status="accepted", withdrawal_answer=data["reason"])

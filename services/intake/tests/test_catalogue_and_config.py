@@ -49,6 +49,8 @@ def test_procedure_knows_its_required_documents(db):
 def test_settings_come_from_intake_variables(monkeypatch):
     monkeypatch.setenv("INTAKE_POSTAL_CITIZEN_PRICE_VND", "12000")
     monkeypatch.setenv("INTAKE_TOKEN_SECRET", "a-real-secret-of-some-length")
+    monkeypatch.setenv("MOTCUA_FILE_LINK_SECRET", "a-real-link-secret-of-some-length")
+    monkeypatch.setenv("INTAKE_PROCESSING_URL", "http://processing:8002/")
     monkeypatch.setenv("INTAKE_LOOKUP_MAX_MISSES", "3")
     monkeypatch.setenv("INTAKE_LOOKUP_WINDOW_SECONDS", "60")
     monkeypatch.setenv("INTAKE_CATALOGUE_CACHE_SECONDS", "0.5")
@@ -56,14 +58,16 @@ def test_settings_come_from_intake_variables(monkeypatch):
     settings = Settings.from_env()
     assert (settings.postal_citizen_price_vnd, settings.lookup_max_misses, settings.lookup_window_seconds,
             settings.catalogue_cache_seconds, settings.trusted_proxy_hops) == (12000, 3, 60, 0.5, 1)
-    assert settings.dev_defaults == ()
+    assert settings.dev_defaults == () and settings.processing_url == "http://processing:8002"
 
 
 def test_default_token_secret_is_flagged_for_a_warning(monkeypatch):
-    for name in ("INTAKE_TOKEN_SECRET", "INTAKE_POSTAL_CITIZEN_PRICE_VND", "INTAKE_LOOKUP_MAX_MISSES"):
+    for name in ("INTAKE_TOKEN_SECRET", "INTAKE_POSTAL_CITIZEN_PRICE_VND", "INTAKE_LOOKUP_MAX_MISSES",
+                 "MOTCUA_FILE_LINK_SECRET"):
         monkeypatch.delenv(name, raising=False)
     settings = Settings.from_env()
-    assert settings.token_secret == DEV_TOKEN_SECRET and settings.dev_defaults == ("INTAKE_TOKEN_SECRET",)
+    assert settings.token_secret == DEV_TOKEN_SECRET
+    assert settings.dev_defaults == ("INTAKE_TOKEN_SECRET", "MOTCUA_FILE_LINK_SECRET")
     assert settings.postal_citizen_price_vnd == 10000 and settings.lookup_max_misses == 5
 
 
@@ -72,6 +76,8 @@ def test_default_token_secret_is_flagged_for_a_warning(monkeypatch):
     ("INTAKE_POSTAL_CITIZEN_PRICE_VND", "ten thousand"),
     ("INTAKE_LOOKUP_MAX_MISSES", "0"),
     ("INTAKE_TOKEN_SECRET", "short"),
+    ("MOTCUA_FILE_LINK_SECRET", "short"),
+    ("INTAKE_PROCESSING_URL", "processing:8002"),
 ])
 def test_malformed_settings_stop_the_process_at_start(name, value, monkeypatch):
     monkeypatch.setenv(name, value)

@@ -12,8 +12,9 @@ from flask import Response, g, request
 from marshmallow import RAISE
 from flask_smorest import Blueprint
 
-from servicekit.auth import officer_required
+from servicekit.auth import OFFICER_SECURITY, bearer_token, decode_officer_token, officer_required
 from servicekit.files import PDF, FileStore, sniff
+from servicekit.signing import BadSignature, verify_link
 from servicekit.tables import now as utcnow
 from servicekit.web import DomainError, Forbidden, Invalid, NotFound, current_db, current_settings
 
@@ -21,8 +22,8 @@ from . import queries, stats, use_cases
 from .calendar import VN_TZ
 from .schemas import (
     CalendarDayBodySchema, CalendarDaySchema, CalendarListSchema, CalendarQuerySchema, CaseDetailSchema,
-    CasePageSchema, CaseQuerySchema, DueDateQuerySchema, DueDateSchema, FileSchema, ResyncSchema, StatsQuerySchema,
-    StatsSchema, SyncListSchema, SyncQuerySchema,
+    CasePageSchema, CaseQuerySchema, DueDateQuerySchema, DueDateSchema, FileLinkQuerySchema, FileSchema, ResyncSchema,
+    StatsQuerySchema, StatsSchema, SyncListSchema, SyncQuerySchema,
 )
 from .workflow import ACTIONS
 
@@ -152,16 +153,34 @@ def upload_file():
 
 
 @files_blp.get("/<file_id>")
-@officer_required(_kit)
+@files_blp.arguments(FileLinkQuerySchema, location="query", unknown=RAISE)
 @files_blp.response(200, {"format": "binary", "type": "string"}, content_type=PDF)
-@files_blp.alt_response(404, description="unknown file, or another agency's")
-def download_file(file_id):
-    """A result file of the officer's agency, as uploaded."""
-    with current_db().transaction(readonly=True) as conn:
-        stored = queries.get_result_file(conn, file_id, g.officer["agency"])
+@files_blp.alt_response(401, description="no link signature and no valid officer token")
+@files_blp.alt_response(403, description="a link whose signature is wrong or whose time has passed")
+@files_blp.alt_response(404, description="unknown file, another agency's, or (by link) not a dossier's issued result")
+@files_blp.doc(security=[*OFFICER_SECURITY, {}])
+def download_file(args, file_id):
+    """A result file, as uploaded: to an officer of its agency (JWT), or by a signed, expiring link.
+
+    The link (`?expires=<unix>&sig=<hex>`, HMAC-SHA256 of "<file id>|<expires>" with MOTCUA_FILE_LINK_SECRET)
+    is how intake fetches a dossier's result for its citizen; it opens only a file that is the issued result
+    of a dossier, never a draft an officer uploaded and did not issue.
+    """
+    settings = current_settings()
+    if "expires" in args or "sig" in args:
+        try:
+            verify_link(file_id, str(args.get("expires", "")), args.get("sig"), settings.file_link_secret)
+        except BadSignature as exc:
+            raise Forbidden(f"Liên kết tải tệp không hợp lệ hoặc đã hết hạn ({exc})") from None
+        with current_db().transaction(readonly=True) as conn:
+            stored = queries.get_issued_result_file(conn, file_id)
+    else:
+        officer = decode_officer_token(bearer_token(), settings.kit)
+        with current_db().transaction(readonly=True) as conn:
+            stored = queries.get_result_file(conn, file_id, officer["agency"])
     if stored is None:
         raise NotFound("Không tìm thấy tệp (file not found)")
-    content = FileStore(current_settings().files_dir).read(stored.id)
+    content = FileStore(settings.files_dir).read(stored.id)
     return Response(content, mimetype=PDF, headers={"Content-Disposition": f'inline; filename="{stored.id}.pdf"'})
 
 

@@ -5,7 +5,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from servicekit.config import ConfigError, KitSettings, env, env_int
+from servicekit.config import ConfigError, KitSettings, dev_secret, env, env_int
 
 from .calendar import DEFAULT_HOURS, parse_hours
 
@@ -35,6 +35,8 @@ def _targets(raw: str | None) -> dict:
 
 # The national portal simulator's development password (simulators/motcua_sims/dvcqg.py); warned at start.
 DEV_DVCQG_PASSWORD = "dev-dvcqg-password"
+# Shared with intake: signs the short-lived links through which intake fetches an issued result for the citizen.
+DEV_FILE_LINK_SECRET = "dev-only-file-link-secret-change-me"
 
 
 def _positive(name: str, default: float) -> float:
@@ -68,6 +70,7 @@ class Settings:
     dvcqg_timeout_seconds: float = 10.0
     dvcqg_sync_seconds: float = 2.0
     dvcqg_max_backoff_seconds: float = 300.0
+    file_link_secret: str = DEV_FILE_LINK_SECRET
     dev_defaults: tuple[str, ...] = ()
 
     @classmethod
@@ -79,6 +82,9 @@ class Settings:
         except ValueError as exc:
             raise ConfigError(f"PROCESSING_WORKING_HOURS {hours!r}: {exc} (e.g. 07:00-11:30,13:30-17:00)") from None
         password = env("PROCESSING_DVCQG_PASSWORD", DEV_DVCQG_PASSWORD)
+        link_secret, link_secret_is_dev = dev_secret("MOTCUA_FILE_LINK_SECRET", DEV_FILE_LINK_SECRET)
+        if len(link_secret) < 16:
+            raise ConfigError("MOTCUA_FILE_LINK_SECRET must be at least 16 characters")
         return cls(
             kit=kit,
             working_hours=hours,
@@ -97,7 +103,9 @@ class Settings:
             dvcqg_timeout_seconds=_positive("PROCESSING_DVCQG_TIMEOUT_SECONDS", 10),
             dvcqg_sync_seconds=_positive("PROCESSING_DVCQG_SYNC_SECONDS", 2),
             dvcqg_max_backoff_seconds=_positive("PROCESSING_DVCQG_MAX_BACKOFF_SECONDS", 300),
-            dev_defaults=("PROCESSING_DVCQG_PASSWORD",) if password == DEV_DVCQG_PASSWORD else (),
+            file_link_secret=link_secret,
+            dev_defaults=(("PROCESSING_DVCQG_PASSWORD",) if password == DEV_DVCQG_PASSWORD else ())
+            + (("MOTCUA_FILE_LINK_SECRET",) if link_secret_is_dev else ()),
         )
 
     def targets_for(self, agency: str) -> dict:

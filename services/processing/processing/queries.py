@@ -138,6 +138,15 @@ def get_result_file(conn: Connection, file_id: str, agency: str):
     ).first()
 
 
+def get_issued_result_file(conn: Connection, file_id: str):
+    """The file when it is the issued result of a dossier (cases.result_file_id), else None (drafts stay private)."""
+    return conn.execute(
+        sa.select(result_files).where(
+            result_files.c.id == file_id,
+            sa.exists().where(cases.c.result_file_id == result_files.c.id, cases.c.agency_code == result_files.c.agency_code))
+    ).first()
+
+
 def list_cases_for_stats(conn: Connection, agency: str, start: datetime, end: datetime):
     """Cases of `agency` received before `end` and not finished before `start` (the 766 population)."""
     return conn.execute(

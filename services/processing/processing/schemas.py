@@ -110,6 +110,13 @@ class FileSchema(Schema):
     content_type = fields.String()
 
 
+class FileLinkQuerySchema(Schema):
+    """A signed, expiring link (intake fetching a dossier's issued result); without both, an officer's JWT."""
+    expires = fields.Integer(metadata={"description": "unix seconds after which the link no longer works"})
+    sig = fields.String(validate=validate.Length(max=128),
+                        metadata={"description": 'hex HMAC-SHA256 of "<file id>|<expires>" (MOTCUA_FILE_LINK_SECRET)'})
+
+
 class DueDateQuerySchema(Schema):
     class Meta:
         unknown = RAISE

@@ -386,6 +386,7 @@ def test_the_sync_settings_default_to_off_warn_about_the_dev_password_and_refuse
     assert settings.dvcqg_sync_seconds == 2 and settings.dvcqg_max_backoff_seconds == 300
     assert settings.dvcqg_timeout_seconds == 10 and "PROCESSING_DVCQG_PASSWORD" in settings.dev_defaults
     monkeypatch.setenv("PROCESSING_DVCQG_PASSWORD", "a-real-secret")
+    monkeypatch.setenv("MOTCUA_FILE_LINK_SECRET", "a-real-file-link-secret")
     monkeypatch.setenv("PROCESSING_DVCQG_URL", "https://lgsp.example.gov.vn")
     settings = Settings.from_env()
     assert settings.dev_defaults == () and settings.dvcqg_url == "https://lgsp.example.gov.vn"
