@@ -60,6 +60,12 @@ RESTRICTED = {
     ("processing", "DELETE", "/v1/calendar/days/{day}"): ("admin",),
     ("processing", "GET", "/v1/sync/dvcqg"): ("admin",),
     ("processing", "POST", "/v1/sync/dvcqg/{code}/resync"): ("admin",),
+    ("intake", "POST", "/v1/admin/catalogue/runs"): ("admin",),
+    ("intake", "GET", "/v1/admin/catalogue/runs"): ("admin",),
+    ("intake", "GET", "/v1/admin/catalogue/runs/{run_id}"): ("admin",),
+    ("intake", "GET", "/v1/admin/catalogue/mappings"): ("admin",),
+    ("intake", "PUT", "/v1/admin/catalogue/mappings/{national_code}"): ("admin",),
+    ("intake", "DELETE", "/v1/admin/catalogue/mappings/{national_code}"): ("admin",),
     ("notify", "GET", "/v1/templates"): ("admin",),
     ("notify", "GET", "/v1/templates/{kind}/{channel}"): ("admin",),
     ("notify", "PUT", "/v1/templates/{kind}/{channel}"): ("admin",),
@@ -216,7 +222,7 @@ def test_the_matrix_every_route_every_wrong_identity(suite, world, specs, figure
     missing = f"{AGENCY}-010101-9999"
     real = {"code": a.code, "dossier_code": a.code, "file_id": world["file_id"], "agency": AGENCY,
             "month": J.vn_today().strftime("%Y-%m"), "day": "2031-01-02", "kind": "dossier.received", "channel": "sms",
-            "province": "Phú Thọ"}
+            "province": "Phú Thọ", "run_id": "1", "national_code": "1.000001.H56"}
     absent = {**real, "code": missing, "dossier_code": missing, "file_id": "f" * 32}
     wrong_tokens = {
         "no token": None,
@@ -313,7 +319,8 @@ def test_mass_assignment_every_json_body_rejects_fields_it_does_not_declare_and_
             auth = bearer(a.token) if scheme == "citizen" else bearer(token(role=roles[0])) if scheme else {}
             headers_for = lambda auth=auth: auth  # noqa: E731
         target = fill(path, {"code": a.code, "dossier_code": a.code, "day": "2031-01-02", "kind": "dossier.received",
-                             "channel": "sms", "file_id": world["file_id"]})
+                             "channel": "sms", "file_id": world["file_id"], "run_id": "1",
+                             "national_code": "1.000001.H56"})
         for field in MASS_FIELDS:
             if field in declared:
                 continue
