@@ -42,7 +42,7 @@ SERVICES = {
         "secrets": ["MOTCUA_JWT_SECRET", "INTAKE_TOKEN_SECRET", "INTAKE_DVCQG_PASSWORD", "MOTCUA_FILE_LINK_SECRET"],
         # processing: the citizen's result PDF, fetched by a signed link (GET /v1/files/{id}).
         "calls": ["postal", "processing"],
-        "external": ["dvcqg"],
+        "external": ["dvcqg", "idp"],
         "files": True,
     },
     "processing": {
@@ -52,7 +52,7 @@ SERVICES = {
                    "PROCESSING_DVCQG_URL": "", "PROCESSING_DVCQG_MADONVI": ""},
         "secrets": ["MOTCUA_JWT_SECRET", "PROCESSING_DVCQG_PASSWORD", "MOTCUA_FILE_LINK_SECRET"],
         "calls": [],
-        "external": ["dvcqg"],
+        "external": ["dvcqg", "idp"],
         "files": True,
     },
     "payment": {
@@ -60,7 +60,7 @@ SERVICES = {
         "config": {"PAYMENT_BANK_URL": ""},
         "secrets": ["MOTCUA_JWT_SECRET", "BANK_WEBHOOK_SECRET"],
         "calls": [],
-        "external": ["bank"],
+        "external": ["bank", "idp"],
         "files": False,
     },
     "postal": {
@@ -68,7 +68,7 @@ SERVICES = {
         "config": {},
         "secrets": ["MOTCUA_JWT_SECRET", "POSTAL_WEBHOOK_SECRET"],
         "calls": [],
-        "external": [],
+        "external": ["idp"],
         "files": False,
     },
     "notify": {
@@ -76,11 +76,12 @@ SERVICES = {
         "config": {"NOTIFY_SMS_GATEWAY_URL": "", "MOTCUA_SMTP_URL": ""},
         "secrets": ["MOTCUA_JWT_SECRET", "SMS_GATEWAY_WEBHOOK_SECRET"],
         "calls": [],
-        "external": ["sms-gateway", "smtp"],
+        "external": ["sms-gateway", "smtp", "idp"],
         "files": False,
     },
 }
-PORTAL = {"port": 8000, "calls": ["intake", "processing"], "secrets": ["PORTAL_SECRET_KEY"]}
+PORTAL = {"port": 8000, "calls": ["intake", "processing"], "external": ["idp"],
+          "secrets": ["PORTAL_SECRET_KEY", "PORTAL_OIDC_CLIENT_SECRET"]}
 # Stand-ins for the outside parties: only in the dev overlay. Port, env, and the service that calls it.
 SIMULATORS = {
     "bank": {"port": 8101, "module": "motcua_sims.bank", "callers": ["payment"],
@@ -328,7 +329,8 @@ DNS_EGRESS = {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"
 # Outside parties (bank, SMS gateway, national portal, mail relay): HTTPS/SMTP outside the cluster's private
 # ranges. Each province narrows `cidr` to its partners' addresses in its overlay (docs/operations.md).
 PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
-EXTERNAL_PORTS = {"bank": [443], "dvcqg": [443], "sms-gateway": [443], "smtp": [25, 465, 587]}
+# "idp": the province's identity provider (OpenID Connect for the portal, its JWKS for every service).
+EXTERNAL_PORTS = {"bank": [443], "dvcqg": [443], "idp": [443], "sms-gateway": [443], "smtp": [25, 465, 587]}
 
 
 def to_pods(app: str, component: str | None, ports: list[int], protocol: str = "TCP") -> dict:
@@ -380,7 +382,10 @@ def network_policies() -> list[dict]:
             "podSelector": {"matchLabels": selector("portal")},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"ports": [{"protocol": "TCP", "port": PORTAL["port"]}]}],
-            "egress": [DNS_EGRESS] + [to_pods(c, "web", [SERVICES[c]["port"]]) for c in PORTAL["calls"]],
+            "egress": [DNS_EGRESS] + [to_pods(c, "web", [SERVICES[c]["port"]]) for c in PORTAL["calls"]] + [
+                {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE}}],
+                 "ports": [{"protocol": "TCP", "port": p} for p in EXTERNAL_PORTS[party]]}
+                for party in PORTAL["external"]],
         },
     })
     # The broker and the databases take connections only from the suite's processes (and their operators).
