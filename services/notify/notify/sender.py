@@ -37,6 +37,7 @@ MAX_BACKOFF_SECONDS = 600.0
 # tried again at most this long after the previous try, so the backlog goes out soon after the gateway is back.
 OUTAGE_MAX_BACKOFF_SECONDS = 30.0
 SWEEP_AT_LEAST_EVERY_S = 5.0
+IDLE_SWEEP_SECONDS = 1.0  # an idle thread sweeps this often
 
 
 class Sender:
@@ -55,6 +56,7 @@ class Sender:
         self._cond = threading.Condition()
         self._signals = 0
         self._deferred = 0  # wake-ups whose message was held behind an earlier one of its dossier
+        self.idle_sweep_seconds = IDLE_SWEEP_SECONDS
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_stuck_log = 0.0
@@ -90,7 +92,7 @@ class Sender:
             while not self._stop.is_set():
                 with self._cond:
                     if self._signals == 0:
-                        self._cond.wait(timeout=1.0)
+                        self._cond.wait(timeout=self.idle_sweep_seconds)
                     signalled = self._signals > 0
                     self._signals = max(self._signals - 1, 0)
                 if self._stop.is_set():

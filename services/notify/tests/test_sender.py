@@ -339,14 +339,15 @@ def test_a_notice_held_behind_its_dossiers_earlier_one_goes_as_soon_as_that_one_
     """A wake-up claims one message; the second notice of a dossier cannot be claimed while the first is still
     with the gateway (in order per dossier), so its wake-up found nothing. It is re-armed when a send ends, rather
     than left to the next sweep (up to a second later, or five on a busy sender)."""
-    gateway.script.append((202, {}, 1.5))  # the first notice's call takes 1.5 s
+    gateway.script.append((202, {}, 1.0))  # the first notice's call takes a second
     sender = make_sender(sender_threads=2)
+    sender.idle_sweep_seconds = 60  # no sweep during the test: only the re-armed wake-up can send the second
     sender.start()
     submit(code="000.00.06.H56-261124-0001", channels=("sms",), wake=sender.wake)
     wait_until(lambda: gateway.received, timeout=2, interval=0.005)
     request_payment(dossier_code="000.00.06.H56-261124-0001", wake=sender.wake)  # the fee notice, same dossier
     wait_until(lambda: len(rows()) == 2, timeout=2, interval=0.005)
-    wait_until(lambda: sum(r.status == "sent" for r in rows()) == 1, timeout=4, interval=0.005)
+    wait_until(lambda: sum(r.status == "sent" for r in rows()) >= 1, timeout=4, interval=0.005)
     first_sent = time.perf_counter()
-    wait_until(lambda: {r.status for r in rows()} == {"sent"}, timeout=4, interval=0.005)
-    assert time.perf_counter() - first_sent < 0.4
+    wait_until(lambda: {r.status for r in rows()} == {"sent"}, timeout=5, interval=0.005)
+    assert time.perf_counter() - first_sent < 2.0
