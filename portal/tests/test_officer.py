@@ -224,3 +224,15 @@ def test_the_case_page_warns_the_clerk_when_the_post_could_not_deliver_and_shows
     page = _text(client.get(f"/can-bo/ho-so/{d['code']}"))
     assert "Bưu điện không phát được kết quả cho người nộp" in page
     assert "Đã gửi phiếu xin lỗi và hẹn lại ngày trả lúc 10:00, 27/11/2026" in page
+
+
+def test_the_timeline_shows_a_change_of_status_as_from_to_and_a_note_in_its_status(client, world):
+    d = world.add(status="received")
+    world.audit(d, "assign", "leader-1", "received", "in_review", "Phân công chuyên viên")
+    world.audit(d, "notified", "system:notification.sent.v1", "in_review", "in_review",
+                "Đã gửi thông báo SMS cho người nộp (dossier.assigned)")
+    _sign_in(client, role="clerk")
+    page = _text(client.get(f"/can-bo/ho-so/{d['code']}"))
+    assert "Được tiếp nhận → Đang xử lý" in page
+    assert "Tình trạng: Đang xử lý<br>Đã gửi thông báo SMS" in page
+    assert "Đang xử lý → Đang xử lý" not in page
