@@ -167,7 +167,9 @@ def unpaid(suite):
 def test_path_1_counter_delivery_fee_paid_by_qr_before_processing(suite, unpaid):
     citizen = J.Citizen.file(suite, FEE_BEFORE, phone(), email_address=email_for("1001"))
     officers = J.Officers(suite, citizen.agency)
-    view = citizen.wait_status("awaiting_payment")
+    # The status comes from processing's event and the order from payment's: they reach intake in either order.
+    view = citizen.wait_view("awaiting payment, with its order",
+                             lambda v: v["status"] == "awaiting_payment" and v.get("payment"))
     assert view["payment"]["amount_vnd"] == 10_000 and view["payment"]["qr_payload"].startswith("000201")
     officers.act(citizen.code, "clerk", "receive", expect=409)  # not before the fee is paid
     paid = citizen.pay()
