@@ -433,6 +433,21 @@ class Suite:
         return events
 
 
+def start_suite(base: Path, env: dict[str, str], port_offset: int, *, attempts: int = 5, step: int = 10,
+                **kwargs) -> Suite:
+    """A started Suite under `base`, on `port_offset` or, when its ports are taken (another run of the same tests,
+    `make up`), on the next free offset `step` further, up to `attempts` tries; any other failure is raised."""
+    for attempt in range(attempts):
+        suite = Suite(Path(base) / f"suite-{attempt}", env, port_offset=port_offset + step * attempt, **kwargs)
+        try:
+            suite.start()
+            return suite
+        except SuiteError as exc:
+            if "ports already in use" not in str(exc) or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def queue_exists(amqp_url: str, queue: str) -> bool:
     """Whether `manage migrate` declared this queue (a passive declare: it never creates one)."""
     import pika  # only here: the rest of the launcher needs no broker client

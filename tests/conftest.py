@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.suite import Suite, SuiteError
+from scripts.suite import Suite
+from scripts.suite import start_suite as start_on_free_ports
 
 SUPPORT = Path(__file__).parent / "support"
 
@@ -25,6 +26,9 @@ def _load(name: str, path: Path):
 
 rabbit = _load("motcua_tests_support_rabbit", SUPPORT / "rabbit.py")
 helpers = _load("motcua_tests_support_motcua", SUPPORT / "motcua.py")
+# The journeys of the end-to-end paths, the misbehaving parties and the security matrix (citizens, officers, the
+# simulators' views); those modules take it from sys.modules under this name.
+journeys = _load("motcua_tests_support_journeys", SUPPORT / "journeys.py")
 
 
 def _bindable(port: int) -> bool:
@@ -85,17 +89,9 @@ def start_suite(tmp_path, request):
 
     def start(env: dict, port_offset: int, **kwargs) -> Suite:
         # The preferred offset, or a nearby one when its ports are taken (another run of the same tests).
-        for attempt in range(5):
-            suite = Suite(tmp_path / f"suite-{len(suites)}", env, port_offset=port_offset + 10 * attempt, **kwargs)
-            try:
-                suite.start()
-            except SuiteError as exc:
-                if "ports already in use" in str(exc) and attempt < 4:
-                    continue
-                suites.append(suite)
-                raise
-            suites.append(suite)
-            return suite
+        suite = start_on_free_ports(tmp_path / f"run-{len(suites)}", env, port_offset, **kwargs)
+        suites.append(suite)
+        return suite
 
     yield start
     failed = any(getattr(request.node, f"rep_{w}", None) and getattr(request.node, f"rep_{w}").failed
@@ -105,3 +101,16 @@ def start_suite(tmp_path, request):
             for name in suite.process_names():
                 print(f"\n----- {name} (last lines) -----\n{suite.log_tail(name, 25)}")
         suite.stop()
+
+
+@pytest.fixture(autouse=True)
+def _suite_log_tails_on_failure(request):
+    """A failed test that uses a module's running `suite` prints the last lines of each of its processes."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is None or not report.failed or "suite" not in request.fixturenames:
+        return
+    suite = request.getfixturevalue("suite")
+    if isinstance(suite, Suite):
+        for name in suite.process_names():
+            print(f"\n----- {name} (last lines) -----\n{suite.log_tail(name, 8)}")

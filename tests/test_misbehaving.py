@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import collections
 import importlib
-import importlib.util
 import signal
 import sqlite3
 import sys
@@ -24,21 +23,15 @@ import uuid
 from collections import Counter
 from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-from scripts.suite import Suite, SuiteError
+from scripts.suite import start_suite
 from servicekit.testing import throwaway_vhost
 
 pytestmark = pytest.mark.slow
 
-_path = Path(__file__).parent / "support" / "journeys.py"
-if "motcua_tests_support_journeys" not in sys.modules:
-    _spec = importlib.util.spec_from_file_location("motcua_tests_support_journeys", _path)
-    sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sys.modules[_spec.name])
-J = sys.modules["motcua_tests_support_journeys"]
+J = sys.modules["motcua_tests_support_journeys"]  # tests/support/journeys.py, loaded by tests/conftest.py
 
 # Services 8601-8605, simulators 8701-8704 would meet bench's (+700); +580 keeps clear: 8581-8585 / 8681-8684.
 PORT_OFFSET = 580
@@ -59,26 +52,9 @@ def suite(tmp_path_factory):
                "PAYMENT_ORDER_TTL_HOURS": "0.004",  # 14.4 s: a lost callback is settled by the bank query at expiry
                "PAYMENT_EXPIRY_EVERY_SECONDS": "1", "PAYMENT_RECONCILE_EVERY_SECONDS": "1",
                "MOTCUA_RELAY_LEASE_SECONDS": "31"}
-        for attempt in range(5):
-            running = Suite(base / f"suite-{attempt}", env, port_offset=PORT_OFFSET + 10 * attempt)
-            try:
-                running.start()
-                break
-            except SuiteError as exc:
-                if "ports already in use" in str(exc) and attempt < 4:
-                    continue
-                raise
+        running = start_suite(base, env, PORT_OFFSET)
         stack.callback(running.stop)
         yield running
-
-
-@pytest.fixture(autouse=True)
-def _log_tails_on_failure(request, suite):
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        for name in suite.process_names():
-            print(f"\n----- {name} (last lines) -----\n{suite.log_tail(name, 8)}")
 
 
 _phones = iter(range(1, 100_000))

@@ -12,26 +12,19 @@ Time-driven paths use short settings, not a clock override: a payment order live
 """
 from __future__ import annotations
 
-import importlib.util
 import sys
 import time
 from contextlib import ExitStack
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
-from scripts.suite import SERVICES, Suite, SuiteError
+from scripts.suite import SERVICES, start_suite
 from servicekit.testing import backends, throwaway_database, throwaway_vhost
 
 pytestmark = pytest.mark.slow
 
-_path = Path(__file__).parent / "support" / "journeys.py"
-if "motcua_tests_support_journeys" not in sys.modules:
-    _spec = importlib.util.spec_from_file_location("motcua_tests_support_journeys", _path)
-    sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sys.modules[_spec.name])
-J = sys.modules["motcua_tests_support_journeys"]
+J = sys.modules["motcua_tests_support_journeys"]  # tests/support/journeys.py, loaded by tests/conftest.py
 
 # Services 8521-8525, simulators 8621-8624, portal 8520: clear of `make up`, test_end_to_end (+300),
 # test_faults (+450) and bench (+700 and up); +10 per retry when taken.
@@ -70,15 +63,7 @@ def suite(request, tmp_path_factory):
         if backend == "postgresql":
             for service in SERVICES:
                 env[f"{service.upper()}_DATABASE_URL"] = stack.enter_context(throwaway_database(backend, str(base)))
-        for attempt in range(5):
-            running = Suite(base / f"suite-{attempt}", env, port_offset=PORT_OFFSET + 10 * attempt)
-            try:
-                running.start()
-                break
-            except SuiteError as exc:
-                if "ports already in use" in str(exc) and attempt < 4:
-                    continue
-                raise
+        running = start_suite(base, env, PORT_OFFSET)
         stack.callback(running.stop)
         running.smtp = smtp
         # ... and today is a working day even on a weekend or a holiday (the admin's swapped working day).
@@ -89,15 +74,6 @@ def suite(request, tmp_path_factory):
         assert marked.status_code == 200, marked.text
         running.backend = backend
         yield running
-
-
-@pytest.fixture(autouse=True)
-def _log_tails_on_failure(request, suite):
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        for name in suite.process_names():
-            print(f"\n----- {name} (last lines) -----\n{suite.log_tail(name, 6)}")
 
 
 _phones = iter(range(1, 10_000))

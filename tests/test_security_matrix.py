@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib.util
 import json
 import re
 import sys
@@ -24,23 +23,17 @@ import time
 import uuid
 from contextlib import ExitStack
 from datetime import timedelta
-from pathlib import Path
 
 import jwt
 import pytest
 
-from scripts.suite import Suite, SuiteError
+from scripts.suite import start_suite
 from servicekit.config import KitSettings
 from servicekit.testing import throwaway_vhost
 
 pytestmark = pytest.mark.slow
 
-_path = Path(__file__).parent / "support" / "journeys.py"
-if "motcua_tests_support_journeys" not in sys.modules:
-    _spec = importlib.util.spec_from_file_location("motcua_tests_support_journeys", _path)
-    sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sys.modules[_spec.name])
-J = sys.modules["motcua_tests_support_journeys"]
+J = sys.modules["motcua_tests_support_journeys"]  # tests/support/journeys.py, loaded by tests/conftest.py
 
 # Services 8561-8565, simulators 8661-8664: clear of the other suites' offsets (+300, +450, +520, +700...).
 PORT_OFFSET = 560
@@ -87,15 +80,7 @@ def suite(tmp_path_factory):
         vhost = stack.enter_context(throwaway_vhost())
         env = {"MOTCUA_AMQP_URL": vhost, "POSTAL_SIM_AUTO_DELIVER": "0", "MOTCUA_SMTP_URL": "smtp://127.0.0.1:9",
                "INTAKE_LOOKUP_MAX_MISSES": str(LOOKUP_MISSES), "INTAKE_FILING_MAX_PER_PHONE": str(FILINGS_PER_PHONE)}
-        for attempt in range(5):
-            running = Suite(base / f"suite-{attempt}", env, port_offset=PORT_OFFSET + 10 * attempt)
-            try:
-                running.start()
-                break
-            except SuiteError as exc:
-                if "ports already in use" in str(exc) and attempt < 4:
-                    continue
-                raise
+        running = start_suite(base, env, PORT_OFFSET)
         stack.callback(running.stop)
         yield running
 

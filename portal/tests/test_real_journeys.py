@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 from browser import Axe, screenshot_dir
 from fake_api import PDF
 
-from scripts.suite import Suite, SuiteError
+from scripts.suite import start_suite
 from servicekit.auth import issue_token
 from servicekit.config import KitSettings
 from servicekit.testing import throwaway_vhost
@@ -46,26 +46,15 @@ def _http() -> requests.Session:
 def suite(tmp_path_factory, request):
     base = tmp_path_factory.mktemp("real-suite")
     with throwaway_vhost() as url:
-        started = None
-        for attempt in range(5):
-            candidate = Suite(base / f"try-{attempt}", {"MOTCUA_AMQP_URL": url, "PORTAL_ENV": "development"},
-                              port_offset=PORT_OFFSET + 10 * attempt, frontends=("portal",))
-            try:
-                candidate.start()
-            except SuiteError as exc:
-                if "ports already in use" in str(exc) and attempt < 4:
-                    continue
-                raise
-            started = candidate
-            break
+        started = start_suite(base, {"MOTCUA_AMQP_URL": url, "PORTAL_ENV": "development"}, PORT_OFFSET,
+                              frontends=("portal",))
         try:
             yield started
         finally:
-            if started is not None and request.session.testsfailed:
+            if request.session.testsfailed:
                 for name in started.process_names():
                     print(f"\n----- {name} (last lines) -----\n{started.log_tail(name, 25)}")
-            if started is not None:
-                started.stop()
+            started.stop()
 
 
 @pytest.fixture(params=[True, False], ids=["js-on", "js-off"])
