@@ -370,8 +370,10 @@ LATE_WORKER_S = 2  # processing's worker, redeployed during the outage, is back 
 def test_broker_down_longer_than_the_give_up_and_back_on_an_empty_disk_loses_no_filing(
         private_rabbit, start_suite, support, figures):
     """The broker comes back with no queue at all; each service declares its own again when its worker reconnects,
-    and one worker (processing, redeployed meanwhile) comes back a few seconds after the others: events published
-    in that window reach some queues and not processing's, unless the relays wait for the topology to settle."""
+    and one worker (processing, being redeployed) comes back a few seconds after the others: events published
+    in that window reach some queues and not processing's, unless the relays wait for the topology to settle.
+    Processing's worker went away before the broker did, so the broker had confirmed filings into its queue that
+    it lost with its disk: intake's relay publishes them again (MOTCUA_RELAY_REPLAY_SECONDS)."""
     suite = start_suite({"MOTCUA_AMQP_URL": private_rabbit.amqp_url,
                          "MOTCUA_UNROUTABLE_GIVE_UP_SECONDS": str(GIVE_UP_S)}, PORT_OFFSET)
     filer = support.Filer(suite)
@@ -379,11 +381,17 @@ def test_broker_down_longer_than_the_give_up_and_back_on_an_empty_disk_loses_no_
                           pace=0.1, trigger_at=20).start()
     try:
         assert stream.triggered.wait(60), "20 filings took more than a minute"
-        stopped_at = time.time()
-        private_rabbit.stop()
-        private_rabbit.wipe()  # queues, bindings and exchanges gone: the services must declare them again
         suite.kill("processing-worker", signal.SIGTERM)
         assert suite.wait_exit("processing-worker", timeout=20) is not None
+        before = set(stream.accepted)
+        wait_until(lambda: len(stream.accepted) >= len(before) + 5, timeout=30, message="filings stopped")
+        held = set(stream.accepted) - before
+        # Notify has their SMS, so the broker confirmed them; processing's copies wait in its queue.
+        wait_until(lambda: all(support.sms_per_code(support.sms_messages(suite), held).values()), timeout=20,
+                   message="the filings made while processing's worker was away got no SMS")
+        stopped_at = time.time()
+        private_rabbit.stop()
+        private_rabbit.wipe()  # queues, messages, bindings and exchanges gone: the services must declare them again
         time.sleep(max(OUTAGE_S - (time.time() - stopped_at), 0))
         private_rabbit.start()
         back_at = private_rabbit.ready_at
@@ -421,6 +429,8 @@ def test_broker_down_longer_than_the_give_up_and_back_on_an_empty_disk_loses_no_
                                         "broker_down_seconds": round(back_at - stopped_at, 2)})
         raise
     drain_seconds = time.monotonic() - drain_started
+    republished = support.metric_sum(suite, "intake", "motcua_outbox_republished_total")
+    assert republished >= len(held), (republished, len(held))
     time.sleep(2)  # room for a late duplicate
 
     cases = Counter(support.case_codes(suite))
@@ -439,5 +449,7 @@ def test_broker_down_longer_than_the_give_up_and_back_on_an_empty_disk_loses_no_
         "sms": sum(per_code.values()),
         "broker_down_seconds": round(back_at - stopped_at, 2),
         "give_up_seconds": GIVE_UP_S,
+        "held_in_processing_queue_when_lost": len(held),
+        "republished_by_intake": int(republished),
         "drain_seconds": round(drain_seconds, 2),
     })

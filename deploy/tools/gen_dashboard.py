@@ -90,6 +90,8 @@ ROWS = [
         ("Unroutable events", "short",
          [("max by (service) (motcua_outbox_unroutable_pending)", "kept {{service}}"),
           (f"sum by (service) (rate(motcua_outbox_unroutable_total[{RI}]))", "returned/s {{service}}")], "timeseries"),
+        ("Events published again after the broker lost its data", "short",
+         [("sum by (service) (increase(motcua_outbox_republished_total[30m]))", "{{service}}")], "timeseries"),
         ("Events published/s", "short",
          [(f"sum by (service) (rate(motcua_events_published_total[{RI}]))", "{{service}}")], "timeseries"),
         ("Events consumed/s by outcome", "short",

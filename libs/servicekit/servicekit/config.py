@@ -87,6 +87,9 @@ class KitSettings:
     # Reliability knobs (docs/operations-queues.md, docs/configuration.md "Reliability knobs").
     unroutable_give_up_seconds: float = 120.0
     relay_settle_seconds: float = 8.0
+    # A broker back without its data lost what it had confirmed and not yet delivered: the relay publishes again
+    # what it sent in this window before its latest send; inboxes absorb the copies consumers already had.
+    relay_replay_seconds: float = 900.0
     worker_health_host: str = "127.0.0.1"
     worker_health_port: int = 0  # 0: no health endpoint (from_env gives the service port + 2000)
     worker_stale_seconds: float = 30.0
@@ -142,6 +145,13 @@ class KitSettings:
         if lease <= BLOCKED_CONNECTION_TIMEOUT_SECONDS:
             raise ConfigError(f"MOTCUA_RELAY_LEASE_SECONDS must exceed the blocked-connection timeout "
                               f"({BLOCKED_CONNECTION_TIMEOUT_SECONDS} s), got {lease}")
+        inbox_hours = env_int("MOTCUA_INBOX_RETENTION_HOURS", 168)
+        replay = env_float("MOTCUA_RELAY_REPLAY_SECONDS", 900.0)
+        if not 0 <= replay <= inbox_hours * 3600:
+            raise ConfigError(
+                "MOTCUA_RELAY_REPLAY_SECONDS must be between 0 and the inbox retention (MOTCUA_INBOX_RETENTION_HOURS "
+                f"= {inbox_hours} h): an event published again after its inbox row is pruned would be handled twice; "
+                f"got {replay:g}")
         return cls(
             service=service,
             database_url=env(f"{prefix}_DATABASE_URL", f"sqlite:///{var_dir}/data/{service}.db"),
@@ -171,12 +181,13 @@ class KitSettings:
             dev_defaults=dev_defaults,
             unroutable_give_up_seconds=env_float("MOTCUA_UNROUTABLE_GIVE_UP_SECONDS", 120.0),
             relay_settle_seconds=env_float("MOTCUA_RELAY_SETTLE_SECONDS", 8.0),
+            relay_replay_seconds=replay,
             worker_health_host=env("MOTCUA_WORKER_HEALTH_HOST", "127.0.0.1"),
             worker_health_port=env_int(f"{prefix}_WORKER_HEALTH_PORT", port + 2000),
             worker_stale_seconds=env_float("MOTCUA_WORKER_STALE_SECONDS", 30.0),
             dead_letter_poll_seconds=env_float("MOTCUA_DEAD_LETTER_POLL_SECONDS", 5.0),
             db_outage_max_backoff_seconds=env_float("MOTCUA_DB_OUTAGE_MAX_BACKOFF_SECONDS", 10.0),
-            inbox_retention_hours=env_int("MOTCUA_INBOX_RETENTION_HOURS", 168),
+            inbox_retention_hours=inbox_hours,
             outbox_retention_hours=env_int("MOTCUA_OUTBOX_RETENTION_HOURS", 168),
         )
 

@@ -33,6 +33,11 @@ OUTBOX_OLDEST_AGE = Gauge(
 OUTBOX_UNROUTABLE = Counter(
     "motcua_outbox_unroutable_total", "Events returned by the broker: no queue bound for them", ["service", "type"]
 )
+OUTBOX_REPUBLISHED = Counter(
+    "motcua_outbox_republished_total",
+    "Sent outbox rows published again because the broker came back without its data (MOTCUA_RELAY_REPLAY_SECONDS)",
+    ["service"],
+)
 AMQP_CONNECTED = Gauge(
     "motcua_amqp_connected", "1 while the worker holds a broker connection for this role", ["service", "role"],
     multiprocess_mode="mostrecent",

@@ -22,6 +22,14 @@ Never dropped because a queue was missing at a moment (docs/operations-queues.md
   that came back on an empty disk while the services ran) waits `relay_settle_seconds` (more than
   twice the reconnect backoff cap) so that every running worker's consumer declares its own queue
   again, then declares the marker and publishes. Services never declare each other's queues.
+- A broker back on an empty disk has also lost what it had confirmed and not yet delivered (a queue
+  whose consumer was away, prefetched messages not acked, delayed retries). Each relay declares its
+  own marker, `motcua.relay.<service>`, which no definitions file holds: a relay that finds it
+  missing marks unsent again every row it sent in the `relay_replay_seconds` before its latest send
+  (not rows an operator discarded), then declares it. The rows go out again in order, before newer
+  ones; consumers' inboxes absorb the copies they already had (the inbox keeps rows longer than the
+  window: config.py refuses otherwise). Dead letters the broker held are not in any outbox: the
+  alert on `motcua_outbox_republished_total` tells the operator to check them.
 
 Timeouts: the database work runs on pika's I/O loop, so each call is bounded under the heartbeat
 (db.py: SQLite lock wait 10 s, PostgreSQL statements 10 s, pool 10 s; heartbeat 30 s). The lease
@@ -50,12 +58,13 @@ from .db import PG_STATEMENT_TIMEOUT_MS, Database
 from .events import EventType, make_envelope, to_json_bytes
 from .logs import correlation_id as current_correlation_id
 from .metrics import (
-    AMQP_CONNECTED, EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_UNROUTABLE, OUTBOX_UNROUTABLE_PENDING,
-    WORKER_HEARTBEAT,
+    AMQP_CONNECTED, EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_REPUBLISHED, OUTBOX_UNROUTABLE,
+    OUTBOX_UNROUTABLE_PENDING, WORKER_HEARTBEAT,
 )
 from .tables import now
 from .topology import (
     DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, POSTAL_EXCHANGE, TOPOLOGY_MARKER, connection_parameters, declare_marker,
+    declare_relay_marker, relay_marker,
 )
 
 log = logging.getLogger(__name__)
@@ -233,26 +242,49 @@ class OutboxRelay:
         )
         connection = pika.BlockingConnection(params)
         try:
-            try:
-                connection.channel().exchange_declare(TOPOLOGY_MARKER, passive=True)
-                return
-            except ChannelClosedByBroker as exc:
-                if exc.reply_code != 404:
-                    raise
-            log.warning(
-                "the broker has no topology marker (first start, or it lost its data): waiting for consumers to "
-                "declare their queues before publishing",
-                extra={"event": "relay.settling", "seconds": self.settle_seconds},
-            )
-            deadline = time.monotonic() + self.settle_seconds
-            while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
-                self.beat("waiting for consumers to declare their queues")
-                connection.sleep(min(left, 0.5))  # keeps the probe's heartbeats going
-            if not self._stop.is_set():  # only a full wait vouches for the topology
+            if not _exchange_exists(connection, TOPOLOGY_MARKER):
+                log.warning(
+                    "the broker has no topology marker (first start, or it lost its data): waiting for consumers to "
+                    "declare their queues before publishing",
+                    extra={"event": "relay.settling", "seconds": self.settle_seconds},
+                )
+                deadline = time.monotonic() + self.settle_seconds
+                while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                    self.beat("waiting for consumers to declare their queues")
+                    connection.sleep(min(left, 0.5))  # keeps the probe's heartbeats going
+                if self._stop.is_set():  # only a full wait vouches for the topology
+                    return
                 declare_marker(connection.channel())
+            if not _exchange_exists(connection, relay_marker(self.service)):
+                self._republish_recent()  # before the marker: a crash in between replays again, never skips
+                declare_relay_marker(connection.channel(), self.service)
         finally:
             if connection.is_open:
                 connection.close()
+
+    def _republish_recent(self) -> int:
+        """Mark unsent again the rows sent in the replay window before the latest send (docstring at the top)."""
+        outbox = self.outbox
+        with self.db.transaction() as conn:
+            _bound_statements(conn)
+            latest = conn.execute(sa.select(sa.func.max(outbox.c.sent_at))).scalar()
+            if latest is None:
+                return 0  # nothing ever sent: a first start
+            cutoff = latest - timedelta(seconds=self.settings.relay_replay_seconds)
+            count = conn.execute(
+                outbox.update()
+                .where(outbox.c.sent_at >= cutoff)
+                .where(outbox.c.last_error.is_(None))  # sent by a relay; not discarded by an operator
+                .values(sent_at=None, claimed_by=None, claimed_until=None,
+                        last_error="published again: the broker came back without its data")
+            ).rowcount
+        OUTBOX_REPUBLISHED.labels(self.service).inc(count)
+        log.warning(
+            "the broker came back without its data: publishing again what this service sent before it was lost; "
+            "consumers absorb the copies they had. Dead letters it held are gone: check the dead-letter alerts",
+            extra={"event": "relay.republishing", "rows": count, "window_seconds": self.settings.relay_replay_seconds},
+        )
+        return count
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop after the in-flight messages are confirmed (or `timeout` passes)."""
@@ -557,6 +589,17 @@ class OutboxRelay:
             )
         return count, age
 
+
+
+def _exchange_exists(connection: pika.BlockingConnection, name: str) -> bool:
+    """A passive declare on a channel of its own: a 404 closes that channel only."""
+    try:
+        connection.channel().exchange_declare(name, passive=True)
+        return True
+    except ChannelClosedByBroker as exc:
+        if exc.reply_code != 404:
+            raise
+        return False
 
 
 def _bound_statements(conn: Connection) -> None:

@@ -64,6 +64,17 @@ def declare_marker(channel) -> None:
     channel.exchange_declare(TOPOLOGY_MARKER, exchange_type="fanout", durable=True)
 
 
+def relay_marker(service: str) -> str:
+    """The exchange a service's relay declares once the broker holds what it publishes. Never in the definitions
+    files nor declared by `manage declare`: a broker that lost its data has lost this too, and a relay that finds
+    it missing publishes its recent events again (outbox.py)."""
+    return f"motcua.relay.{service}"
+
+
+def declare_relay_marker(channel, service: str) -> None:
+    channel.exchange_declare(relay_marker(service), exchange_type="fanout", durable=True)
+
+
 def live_delivery_limit(reply_text: str) -> int | None:
     """The broker's current x-delivery-limit, read from its PRECONDITION_FAILED text (None when not said)."""
     if "x-delivery-limit" not in reply_text:

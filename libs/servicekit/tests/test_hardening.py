@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from datetime import timedelta
 from types import SimpleNamespace
+from urllib.parse import unquote
 
 import pika
 import pytest
@@ -16,12 +17,13 @@ import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
 from servicekit import db as kit_db
+from servicekit.config import ConfigError, KitSettings
 from servicekit.consumer import Consumer
 from servicekit.db import Database
 from servicekit.events import make_envelope
 from servicekit.outbox import OutboxRelay
 from servicekit.tables import now
-from servicekit.testing import wait_until
+from servicekit.testing import rabbitmqctl, wait_until
 from servicekit.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, ServiceQueues, declare_service_queues
 from servicekit.worker import Worker
 
@@ -405,6 +407,63 @@ def test_outages_are_told_from_the_works_own_mistakes():
     assert not is_outage(wrapped("no such table: cases"))
     assert not is_outage(wrapped("duplicate key", sa.exc.IntegrityError))
     assert not is_outage(RuntimeError("handler bug"))
+
+
+def lose_the_brokers_data(amqp_url):
+    """The broker back on an empty disk: the test's vhost, with every queue, message and exchange in it, deleted and
+    made again. Connections into it are closed, as a broker restart closes them."""
+    vhost = unquote(amqp_url.rsplit("/", 1)[1])
+    rabbitmqctl("delete_vhost", vhost)
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+
+def test_a_broker_back_without_its_data_is_given_again_what_it_confirmed_in_the_replay_window(
+        db, amqp_url, relay_factory, consumer_factory):
+    # The consumer's queue exists, its consumer is away (a worker being redeployed): the broker confirms and holds.
+    consumer, thread = consumer_factory()
+    consumer.stop()
+    thread.join(10)
+    record_things(db, ["long-ago"])
+    relay_factory(relay_replay_seconds=600)
+    wait_until(lambda: count(db, outbox, outbox.c.sent_at.is_(None)) == 0, 10, message="the relay did not publish")
+    with db.transaction() as conn:  # sent an hour ago: outside the replay window, counted from the latest send
+        conn.execute(outbox.update().values(sent_at=now() - timedelta(hours=1)))
+    record_things(db, ["held-1", "held-2", "held-3"])
+    wait_until(lambda: count(db, outbox, outbox.c.sent_at.is_(None)) == 0, 10, message="the relay did not publish")
+    assert queue_depth(amqp_url, QUEUES.main) == 4  # confirmed: the relay's part is done, as far as it can tell
+    republished = sample("motcua_outbox_republished_total", service="kittest")
+
+    lose_the_brokers_data(amqp_url)
+    consumer_factory()  # the worker back: it declares its queue again
+
+    wait_until(lambda: sorted(effect_codes(db)) == ["held-1", "held-2", "held-3"], 20,
+               message="what the broker lost was not published again")
+    assert sample("motcua_outbox_republished_total", service="kittest") - republished == 3
+    wait_until(lambda: count(db, outbox, outbox.c.sent_at.is_(None)) == 0, 10)
+
+
+def test_a_relay_reconnecting_to_a_broker_that_kept_its_data_publishes_nothing_again(
+        db, amqp_url, relay_factory, consumer_factory):
+    consumer_factory()
+    record_things(db, ["kept-1", "kept-2"])
+    relay_factory()
+    wait_until(lambda: sorted(effect_codes(db)) == ["kept-1", "kept-2"], 10)
+    wait_until(lambda: count(db, outbox, outbox.c.sent_at.is_(None)) == 0, 10)
+    republished = sample("motcua_outbox_republished_total", service="kittest")
+    relay_factory()  # a second copy, or the worker restarted: the broker still holds everything
+    assert count(db, outbox, outbox.c.sent_at.is_(None)) == 0
+    assert sample("motcua_outbox_republished_total", service="kittest") == republished
+
+
+def test_a_replay_window_longer_than_the_inbox_keeps_its_rows_is_a_config_error(monkeypatch):
+    monkeypatch.setenv("MOTCUA_INBOX_RETENTION_HOURS", "1")
+    monkeypatch.setenv("MOTCUA_RELAY_REPLAY_SECONDS", "7200")
+    with pytest.raises(ConfigError, match="MOTCUA_RELAY_REPLAY_SECONDS"):
+        KitSettings.from_env("kittest")
+    monkeypatch.setenv("MOTCUA_RELAY_REPLAY_SECONDS", "-1")
+    with pytest.raises(ConfigError, match="MOTCUA_RELAY_REPLAY_SECONDS"):
+        KitSettings.from_env("kittest")
 
 
 def test_a_relay_on_a_broker_without_the_topology_waits_so_a_late_consumer_is_not_skipped(
