@@ -27,13 +27,15 @@ from servicekit.config import DEV_JWT_SECRET
 AGENCY = {"code": "000.00.06.H56", "name": "UBND phường Phúc Yên"}
 AGENCY2 = {"code": "000.00.21.H56", "name": "Sở Tư pháp tỉnh Phú Thọ"}
 PROCEDURES = [
-    {"code": "1.001193.H56", "name": "Đăng ký khai sinh", "agency": AGENCY, "level": "full_online",
+    {"code": "1.001193.H56", "name": "Đăng ký khai sinh", "agency": AGENCY,
+     "field": {"code": "HO_TICH", "name": "Hộ tịch"}, "level": "full_online",
      "processing_days": 1, "fee_vnd": 0, "fee_mode": "none",
      "documents": [{"code": "TK_KHAI_SINH", "name": "Tờ khai đăng ký khai sinh (theo mẫu)", "required": True},
                    {"code": "GIAY_CHUNG_SINH", "name": "Giấy chứng sinh", "required": True},
                    {"code": "VB_UY_QUYEN", "name": "Văn bản ủy quyền (nếu có)", "required": False}],
      "delivery_methods": ["counter", "post"], "result_is_paper": True},
-    {"code": "2.000908.H56", "name": "Cấp bản sao trích lục hộ tịch", "agency": AGENCY, "level": "full_online",
+    {"code": "2.000908.H56", "name": "Cấp bản sao trích lục hộ tịch", "agency": AGENCY, "field": None,
+     "level": "full_online",
      "processing_days": 2, "fee_vnd": 8000, "fee_mode": "before",
      "documents": [{"code": "TK_TRICH_LUC", "name": "Tờ khai cấp bản sao trích lục", "required": True}],
      "delivery_methods": ["counter"], "result_is_paper": True},

@@ -62,6 +62,12 @@ def test_the_procedure_page_shows_the_opencps_sections_and_a_start_button(client
     assert "Giấy chứng sinh" in page and "1 ngày làm việc" in page
 
 
+def test_the_procedure_page_names_the_procedures_field_when_intake_gives_one(client):
+    assert "Lĩnh vực: <strong>Hộ tịch</strong>" in _text(client.get("/thu-tuc/1.001193.H56"))
+    assert "Lĩnh vực" not in _text(client.get("/thu-tuc/2.000908.H56"))  # null: nothing shown
+    assert "Lĩnh vực" not in _text(client.get("/thu-tuc/1.001612.H56"))  # an intake from before the field
+
+
 def test_procedure_search_works_without_diacritics_and_by_agency_and_level(client):
     assert "Đăng ký khai sinh" in _text(client.get("/?q=khai+sinh"))
     assert "Đăng ký khai sinh" in _text(client.get("/?q=dang+ky+khai"))

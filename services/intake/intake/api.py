@@ -59,6 +59,7 @@ def _procedure(row) -> dict:
         "code": row.code, "name": row.name, "agency": {"code": row.agency_code, "name": row.agency_name},
         "level": row.level, "processing_days": row.processing_days, "fee_vnd": row.fee_vnd, "fee_mode": row.fee_mode,
         "documents": row.documents, "delivery_methods": row.delivery_methods, "result_is_paper": bool(row.result_is_paper),
+        "field": {"code": row.field_code, "name": row.field_name} if row.field_code else None,
     }
 
 

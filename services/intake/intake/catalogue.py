@@ -24,6 +24,8 @@ class Procedure:
     agency_code: str
     agency_name: str
     withdrawn: bool = False  # gone from the national catalogue: closed to new filings, kept for its dossiers
+    field_code: str | None = None  # the field (lĩnh vực), null when unknown
+    field_name: str | None = None
 
     @property
     def document_codes(self) -> frozenset[str]:
@@ -41,6 +43,7 @@ class Procedure:
             delivery_methods=tuple(row.delivery_methods), result_is_paper=bool(row.result_is_paper),
             agency_code=row.agency_code, agency_name=row.agency_name,
             withdrawn=getattr(row, "withdrawn_at", None) is not None,
+            field_code=row.field_code, field_name=row.field_name,
         )
 
 

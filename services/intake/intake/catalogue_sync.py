@@ -8,9 +8,9 @@ suite cannot read, or an error code, fails the run with nothing applied. A proce
 name it): one the portal no longer lists, or lists as not public, is withdrawn (hidden, closed to new filings).
 
 What comes from the national record and what stays the province's own (docs/dvcqg.md "The catalogue sync"):
-name, agency, service level, processing days, fee amount and the document list come down; the fee mode (before
-or after processing), the delivery methods and whether the result is on paper are local decisions, set once for a
-new procedure and never overwritten.
+name, agency, field (lĩnh vực), service level, processing days, fee amount and the document list come down; the fee
+mode (before or after processing), the delivery methods and whether the result is on paper are local decisions, set
+once for a new procedure and never overwritten.
 """
 from __future__ import annotations
 
@@ -36,11 +36,13 @@ log = logging.getLogger(__name__)
 LEVELS = {"TOAN_TRINH": "full_online", "MOT_PHAN": "partial_online", "4": "full_online", "3": "partial_online",
           "2": "partial_online"}
 # The fields a run compares and may change, in the order the report lists them.
-SYNCED_FIELDS = ("name", "agency_code", "level", "processing_days", "fee_vnd", "fee_mode", "documents")
+SYNCED_FIELDS = ("name", "agency_code", "field_code", "field_name", "level", "processing_days", "fee_vnd", "fee_mode",
+                 "documents")
 LOCAL_CODE = re.compile(r"^\d\.\d{6}(\.\d{3}\.\d{2}\.\d{2})?\.[A-Z]\d{2}$")  # the seed's rule for a code
 DOCUMENT_CODE = re.compile(r"^[A-Z0-9_]{2,40}$")
 ONLINE, COUNTER, POST = "2", "1", "3"  # KENH: the channel a time and fee apply to
 MAX_TIME, MAX_FEE_VND = 10_000, 1_000_000_000  # beyond these a value is a mistake, not a procedure
+MAX_FIELD_CODE = 40  # procedures.field_code
 STALE_RUN = timedelta(minutes=30)  # a run still "running" after this died with its worker
 
 
@@ -102,7 +104,8 @@ def _way(item: dict, code: str) -> tuple[dict | None, list[str]]:
 def read_procedure(item: Any, code: str) -> dict:
     """The intake fields a LayThuTuc answer gives; BadAnswer when it is not a procedure the suite can read.
 
-    Returns {name, agencies [(code, name)], level?, processing_days?, fee_vnd?, documents?, channels, public}."""
+    Returns {name, agencies [(code, name)], field_code?, field_name?, level?, processing_days?, fee_vnd?, documents?,
+    channels, public}."""
     if not isinstance(item, dict):
         raise BadAnswer(f"LayThuTuc {code}: the result is not an object")
     answered = _text(item.get("MATTHC"), f"{code}.MATTHC")
@@ -114,6 +117,17 @@ def read_procedure(item: Any, code: str) -> dict:
                         _text(unit.get("TENDONVI"), f"{code}.COQUANTHUCHIEN.TENDONVI", required=False))
                        for unit in _list(item.get("COQUANTHUCHIEN"), f"{code}.COQUANTHUCHIEN")
                        if isinstance(unit, dict)]
+    # The field (lĩnh vực): the first of LINHVUCTHUCHIEN, as OpenCPS takes it for MaLinhVuc / TenLinhVuc. Optional:
+    # absent or an empty list leaves the procedure's field as it is (null for a new one).
+    domains = _list(item.get("LINHVUCTHUCHIEN"), f"{code}.LINHVUCTHUCHIEN")
+    if domains:
+        if not isinstance(domains[0], dict):
+            raise BadAnswer(f"{code}.LINHVUCTHUCHIEN: expected objects")
+        field_code = _text(domains[0].get("MALINHVUC"), f"{code}.LINHVUCTHUCHIEN.MALINHVUC")
+        if len(field_code) > MAX_FIELD_CODE:
+            raise BadAnswer(f"{code}.LINHVUCTHUCHIEN.MALINHVUC: longer than {MAX_FIELD_CODE} ({field_code!r})"[:300])
+        out["field_code"] = field_code
+        out["field_name"] = _text(domains[0].get("TENLINHVUC"), f"{code}.LINHVUCTHUCHIEN.TENLINHVUC")
     level = item.get("MUCDO")
     if level not in (None, ""):
         if str(level) not in LEVELS:
@@ -169,7 +183,8 @@ def read_list(answer: list[dict]) -> dict[str, dict]:
 
 # ---- deciding what changes -----------------------------------------------------------------------------------
 def _row_fields(row) -> dict:
-    return {"name": row.name, "agency_code": row.agency_code, "level": row.level,
+    return {"name": row.name, "agency_code": row.agency_code, "field_code": row.field_code,
+            "field_name": row.field_name, "level": row.level,
             "processing_days": row.processing_days, "fee_vnd": row.fee_vnd, "fee_mode": row.fee_mode,
             "documents": list(row.documents)}
 
@@ -187,9 +202,11 @@ def _merge(national: dict, row, agencies: set[str]) -> tuple[dict | None, str | 
         return None, "the national record gives no processing time (CACHTHUCTHUCHIEN)"
     merged = dict(current or {})
     merged.update(name=national["name"], agency_code=agency)
-    for name in ("level", "processing_days", "fee_vnd"):
+    for name in ("field_code", "field_name", "level", "processing_days", "fee_vnd"):
         if name in national:
             merged[name] = national[name]
+    merged.setdefault("field_code", None)
+    merged.setdefault("field_name", None)
     merged.setdefault("level", "partial_online")
     if "documents" in national:
         # The province's "required" flag stays where the national record does not say (no BATBUOC).
@@ -377,6 +394,7 @@ class CatalogueSync:
             queries.insert_procedure(
                 conn, code=item["code"], name=item["name"], agency_code=item["agency_code"],
                 search_text=search_text(item["name"], item["code"], names.get(item["agency_code"], "")),
+                field_code=item["field_code"], field_name=item["field_name"],
                 level=item["level"], processing_days=item["processing_days"], fee_vnd=item["fee_vnd"],
                 fee_mode=item["fee_mode"], documents=item["documents"], delivery_methods=item["delivery_methods"],
                 result_is_paper=item["result_is_paper"], updated_at=now, source="dvcqg",

@@ -42,6 +42,9 @@ class SubmittedProcedureSchema(EventSchema):
     result_is_paper = fields.Boolean(required=True)
     # Additive (EVENTS.md): the procedure's document list at filing.
     documents = fields.List(fields.Nested(SubmittedProcedureDocumentSchema), required=True)
+    # Additive, optional (events before it lack them): the procedure's field (lĩnh vực), null when unknown.
+    field_code = fields.String(allow_none=True, validate=validate.Length(min=1, max=40))
+    field_name = fields.String(allow_none=True, validate=validate.Length(min=1))
 
 
 class SubmittedAgencySchema(EventSchema):
@@ -105,7 +108,8 @@ DOSSIER_SUBMITTED_EXAMPLE = {
     "procedure": {"code": "1.001193.H56", "name": "Đăng ký khai sinh", "level": "full_online",
                   "processing_days": 1, "fee_vnd": 0, "fee_mode": "none", "result_is_paper": True,
                   "documents": [{"code": "TK_KHAI_SINH", "name": "Tờ khai đăng ký khai sinh (theo mẫu)", "required": True},
-                                {"code": "GIAY_CHUNG_SINH", "name": "Giấy chứng sinh hoặc giấy tờ thay thế Giấy chứng sinh", "required": True}]},
+                                {"code": "GIAY_CHUNG_SINH", "name": "Giấy chứng sinh hoặc giấy tờ thay thế Giấy chứng sinh", "required": True}],
+                  "field_code": "HO_TICH", "field_name": "Hộ tịch"},
     "agency": {"code": "000.00.06.H56", "name": "UBND phường Phúc Yên"},
     "applicant": {"type": "citizen", "full_name": "Đặng Thị Ngọc Ánh", "id_number": "001190012345",
                   "phone": "84912345678", "email": "anh@example.vn", "address": "12 Trần Phú, phường Phúc Yên, Phú Thọ"},
@@ -132,7 +136,9 @@ DOSSIER_SUBMITTED = PUBLISHES.add(
         "for counter), the chosen notification channels, the channel (online | counter) and the fees quoted at "
         "filing (procedure fee, and the citizen's price for return by post). Additive: `procedure.documents` (the "
         "procedure's document list at filing), `documents` (each uploaded file: document code and name, upload id, "
-        "file name, SHA-256, size) and `filed_by` (the clerk's officer `sub` for channel=counter, else null)."
+        "file name, SHA-256, size), `filed_by` (the clerk's officer `sub` for channel=counter, else null) and "
+        "`procedure.field_code` / `procedure.field_name` (the procedure's field, lĩnh vực, as the national catalogue "
+        "names it: MALINHVUC / TENLINHVUC; null when unknown, absent from events published before them)."
     ),
 )
 

@@ -34,7 +34,8 @@ DOCUMENTS = [{"code": "TK_KHAI_SINH", "name": "Tờ khai đăng ký khai sinh (t
              {"code": "GIAY_CHUNG_SINH", "name": "Giấy chứng sinh hoặc giấy tờ thay thế Giấy chứng sinh", "required": True}]
 PROCEDURE = {
     "code": "1.001193.H56", "name": "Đăng ký khai sinh",
-    "agency": {"code": "000.00.06.H56", "name": "UBND phường Phúc Yên"}, "level": "full_online",
+    "agency": {"code": "000.00.06.H56", "name": "UBND phường Phúc Yên"},
+    "field": {"code": "HO_TICH", "name": "Hộ tịch"}, "level": "full_online",
     "processing_days": 1, "fee_vnd": 0, "fee_mode": "none", "documents": DOCUMENTS,
     "delivery_methods": ["counter", "post"], "result_is_paper": True,
 }

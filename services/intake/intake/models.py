@@ -43,6 +43,10 @@ procedures = sa.Table(
     sa.Column("national_code", sa.String(60)),
     sa.Column("national_marker", sa.String(40)),
     sa.Column("synced_at", UTCDateTime),
+    # 0006: the procedure's field (lĩnh vực), LINHVUCTHUCHIEN[0] of the national record; null when unknown.
+    # Dossiers carry it to processing, which sends it to the national portal as MaLinhVuc / TenLinhVuc.
+    sa.Column("field_code", sa.String(40)),
+    sa.Column("field_name", sa.Text),
 )
 
 # National procedure code (MATTHC) -> the province's own code, where they differ; edited by an admin

@@ -22,7 +22,7 @@ _PROCEDURE_COLUMNS = (
     procedures.c.code, procedures.c.name, procedures.c.level, procedures.c.processing_days,
     procedures.c.fee_vnd, procedures.c.fee_mode, procedures.c.documents, procedures.c.delivery_methods,
     procedures.c.result_is_paper, procedures.c.agency_code, agencies.c.name.label("agency_name"),
-    procedures.c.withdrawn_at,
+    procedures.c.withdrawn_at, procedures.c.field_code, procedures.c.field_name,
 )
 _WITH_AGENCY = procedures.join(agencies, procedures.c.agency_code == agencies.c.code)
 

@@ -99,10 +99,17 @@ class DocumentSchema(Schema):
     required = fields.Boolean()
 
 
+class FieldSchema(Schema):
+    code = fields.String(metadata={"description": "the national field code (MALINHVUC)"})
+    name = fields.String(metadata={"description": "its name (TENLINHVUC), e.g. Hộ tịch"})
+
+
 class ProcedureSchema(Schema):
     code = fields.String()
     name = fields.String()
     agency = fields.Nested(AgencySchema)
+    field = fields.Nested(FieldSchema, allow_none=True,
+                          metadata={"description": "the procedure's field (lĩnh vực); null when not known"})
     level = fields.String(metadata={"enum": list(LEVELS)})
     processing_days = fields.Integer(metadata={"description": "working days (ngày làm việc)"})
     fee_vnd = fields.Integer(metadata={"description": "whole VND"})

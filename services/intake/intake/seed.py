@@ -25,6 +25,12 @@ class DocumentSpecSchema(Schema):
     required = fields.Boolean(required=True)
 
 
+class FieldSpecSchema(Schema):
+    """The procedure's field (lĩnh vực): the national MALINHVUC / TENLINHVUC, as the DVCQG catalogue gives them."""
+    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+
+
 class AgencySpecSchema(Schema):
     code = fields.String(required=True, validate=_AGENCY_CODE)
     name = fields.String(required=True, validate=validate.Length(min=1))
@@ -35,6 +41,7 @@ class ProcedureSpecSchema(Schema):
     code = fields.String(required=True, validate=_PROCEDURE_CODE)
     name = fields.String(required=True, validate=validate.Length(min=1))
     agency = fields.String(required=True, validate=_AGENCY_CODE)
+    field = fields.Nested(FieldSpecSchema, load_default=None, allow_none=True)
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
     processing_days = fields.Integer(required=True, validate=validate.Range(min=0))
     fee_vnd = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
@@ -95,5 +102,6 @@ def seed(db: Database, path: str = DATA_FILE) -> dict:
                 level=proc["level"], processing_days=proc["processing_days"], fee_vnd=proc["fee_vnd"],
                 fee_mode=proc["fee_mode"], documents=proc["documents"], delivery_methods=proc["delivery_methods"],
                 result_is_paper=proc["result_is_paper"], updated_at=moment,
+                field_code=(proc["field"] or {}).get("code"), field_name=(proc["field"] or {}).get("name"),
             )
     return {"agencies": len(data["agencies"]), "procedures": len(data["procedures"])}

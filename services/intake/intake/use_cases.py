@@ -233,7 +233,8 @@ def file_dossier(conn: Connection, catalogue: ProcedureCatalogue, settings: Sett
                       "processing_days": procedure.processing_days, "fee_vnd": procedure.fee_vnd,
                       "fee_mode": procedure.fee_mode, "result_is_paper": procedure.result_is_paper,
                       "documents": [{"code": d["code"], "name": d["name"], "required": bool(d["required"])}
-                                    for d in procedure.documents]},
+                                    for d in procedure.documents],
+                      "field_code": procedure.field_code, "field_name": procedure.field_name},
         "agency": {"code": procedure.agency_code, "name": procedure.agency_name},
         "applicant": {"type": applicant["type"], "full_name": applicant["full_name"],
                       "id_number": applicant["id_number"], "phone": applicant.get("phone"),

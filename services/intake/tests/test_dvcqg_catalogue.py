@@ -149,7 +149,7 @@ def test_the_catalogue_sync_adds_a_procedure_and_changes_a_fee_and_a_deadline_re
                               "withdrawn": 0, "restored": 0, "skipped": 0}
     [added] = run["report"]["added"]
     assert added == {"code": NEW, "national_code": NEW, "name": "Đăng ký giám hộ", "agency_code": AGENCY,
-                     "level": "partial_online", "processing_days": 3, "fee_vnd": 0, "fee_mode": "none",
+                     "field_code": "HO_TICH", "field_name": "Hộ tịch", "level": "partial_online", "processing_days": 3, "fee_vnd": 0, "fee_mode": "none",
                      "documents": [{"code": "TK_GIAM_HO", "name": "Tờ khai đăng ký giám hộ (theo mẫu)", "required": True},
                                    {"code": "VB_CU_GIAM_HO", "name": "Văn bản cử người giám hộ", "required": True}]}
     assert run["report"]["changed"] == [{"code": MARRIAGE_STATUS, "national_code": MARRIAGE_STATUS, "changes": {
@@ -167,6 +167,40 @@ def test_the_catalogue_sync_adds_a_procedure_and_changes_a_fee_and_a_deadline_re
     filed = file_dossier(filing_body(procedure_code=NEW, documents=documents("TK_GIAM_HO", "VB_CU_GIAM_HO"),
                                      delivery={"method": "counter", "address": None}))
     assert filed.status_code == 201, filed.get_json()
+
+
+def test_the_catalogue_sync_brings_down_a_procedures_field_and_reports_a_changed_one(
+        admin_client, client, synced_settings, sync, portal, db):
+    run_now(admin_client, synced_settings, sync)
+    with db.transaction() as conn:  # a row from before the field was kept: the next record fills it
+        conn.execute(procedures.update().where(procedures.c.code == BIRTH).values(field_code=None, field_name=None))
+    portal.put(BIRTH, {**portal.procedure(BIRTH), "TENTTHC": "Đăng ký khai sinh (sửa đổi)"})
+    portal.put(MARRIAGE_STATUS, {**portal.procedure(MARRIAGE_STATUS),
+                                 "LINHVUCTHUCHIEN": [{"MALINHVUC": "CHUNG_THUC", "TENLINHVUC": "Chứng thực"},
+                                                     {"MALINHVUC": "HO_TICH", "TENLINHVUC": "Hộ tịch"}]})
+    portal.put(NEW, {**GUARDIANSHIP, "LINHVUCTHUCHIEN": []})  # no field upstream: null, not a failure
+
+    run = run_now(admin_client, synced_settings, sync)
+
+    assert run["state"] == "ok", run["error"]
+    [added] = run["report"]["added"]
+    assert (added["code"], added["field_code"], added["field_name"]) == (NEW, None, None)
+    changed = {item["code"]: item["changes"] for item in run["report"]["changed"]}
+    assert changed[MARRIAGE_STATUS] == {"field_code": {"from": "HO_TICH", "to": "CHUNG_THUC"},
+                                        "field_name": {"from": "Hộ tịch", "to": "Chứng thực"}}
+    assert changed[BIRTH] == {"name": {"from": "Đăng ký khai sinh", "to": "Đăng ký khai sinh (sửa đổi)"},
+                              "field_code": {"from": None, "to": "HO_TICH"},
+                              "field_name": {"from": None, "to": "Hộ tịch"}}
+    assert client.get(f"/v1/procedures/{MARRIAGE_STATUS}").get_json()["field"] == {"code": "CHUNG_THUC",
+                                                                                  "name": "Chứng thực"}
+    assert client.get(f"/v1/procedures/{BIRTH}").get_json()["field"] == {"code": "HO_TICH", "name": "Hộ tịch"}
+    assert client.get(f"/v1/procedures/{NEW}").get_json()["field"] is None
+    # A record that drops its field later leaves the one the procedure has.
+    portal.put(MARRIAGE_STATUS, {k: v for k, v in portal.procedure(MARRIAGE_STATUS).items()
+                                 if k != "LINHVUCTHUCHIEN"} | {"TENTTHC": "Cấp Giấy xác nhận tình trạng hôn nhân (sửa)"})
+    again = run_now(admin_client, synced_settings, sync)
+    assert again["report"]["changed"][0]["changes"].keys() == {"name"}
+    assert client.get(f"/v1/procedures/{MARRIAGE_STATUS}").get_json()["field"]["code"] == "CHUNG_THUC"
 
 
 def test_the_seed_of_a_redeploy_leaves_what_the_sync_brought_down(admin_client, synced_settings, sync, portal,
@@ -240,7 +274,8 @@ def test_a_national_code_maps_to_the_provinces_own_through_the_admin_mapping(adm
 
 
 # ---- a bad answer fails the run with nothing applied -----------------------------------------------------------
-@pytest.mark.parametrize("trouble", ["portal_error", "garbage", "unreadable_procedure", "empty_list"])
+@pytest.mark.parametrize("trouble", ["portal_error", "garbage", "unreadable_procedure", "malformed_field",
+                                     "empty_list"])
 def test_a_bad_answer_fails_the_run_cleanly_with_nothing_half_applied(admin_client, synced_settings, sync, portal,
                                                                       client, trouble, db):
     run_now(admin_client, synced_settings, sync)
@@ -255,6 +290,8 @@ def test_a_bad_answer_fails_the_run_cleanly_with_nothing_half_applied(admin_clie
         broken = copy.deepcopy(GUARDIANSHIP)
         broken["CACHTHUCTHUCHIEN"][0]["THOIGIAN"][0]["THOIGIANGIAIQUYET"] = "ba ngày"
         portal.put(NEW, broken)
+    elif trouble == "malformed_field":
+        portal.put(NEW, {**GUARDIANSHIP, "LINHVUCTHUCHIEN": [{"TENLINHVUC": "Hộ tịch"}]})  # no MALINHVUC
     else:
         for code in [p["MATTHC"] for p in requests.get(f"{portal.url}/v1/procedures", timeout=5).json()["items"]]:
             portal.delete(code)
@@ -267,7 +304,7 @@ def test_a_bad_answer_fails_the_run_cleanly_with_nothing_half_applied(admin_clie
     assert client.get(f"/v1/procedures/{NEW}").status_code == 404
     assert client.get(f"/v1/procedures/{BIRTH}").status_code == 200
     portal.control(garbage_rate=0.0)
-    if trouble == "unreadable_procedure":
+    if trouble in ("unreadable_procedure", "malformed_field"):
         portal.put(NEW, GUARDIANSHIP)
     if trouble != "empty_list":  # and the next run brings everything at once
         assert run_now(admin_client, synced_settings, sync)["summary"]["added"] == 1
@@ -408,12 +445,30 @@ def timed(value, unit="Ngày làm việc", fee="0"):
     ({"CACHTHUCTHUCHIEN": "3 ngày"}, "CACHTHUCTHUCHIEN"),
     ({"THANHPHANHOSO": [{"GIAYTO": [{"TENGIAYTO": "Tờ khai"}]}]}, "MAGIAYTO"),
     ({"THANHPHANHOSO": [{"GIAYTO": [{"MAGIAYTO": "!!", "TENGIAYTO": "Tờ khai"}]}]}, "MAGIAYTO"),
+    ({"LINHVUCTHUCHIEN": {"MALINHVUC": "HO_TICH", "TENLINHVUC": "Hộ tịch"}}, "LINHVUCTHUCHIEN"),
+    ({"LINHVUCTHUCHIEN": ["HO_TICH"]}, "LINHVUCTHUCHIEN"),
+    ({"LINHVUCTHUCHIEN": [{"MALINHVUC": "", "TENLINHVUC": "Hộ tịch"}]}, "MALINHVUC"),
+    ({"LINHVUCTHUCHIEN": [{"MALINHVUC": "X" * 41, "TENLINHVUC": "Hộ tịch"}]}, "MALINHVUC"),
+    ({"LINHVUCTHUCHIEN": [{"MALINHVUC": "HO_TICH", "TENLINHVUC": None}]}, "TENLINHVUC"),
 ])
 def test_a_national_record_the_suite_cannot_read_is_a_bad_answer_naming_the_field(changes, words):
     from intake.catalogue_sync import BadAnswer, read_procedure
 
     with pytest.raises(BadAnswer, match=words):
         read_procedure(national(**changes), NEW)
+
+
+def test_the_field_is_the_first_of_linhvucthuchien_and_optional():
+    from intake.catalogue_sync import read_procedure
+
+    read = read_procedure(national(LINHVUCTHUCHIEN=[{"MALINHVUC": " HO_TICH ", "TENLINHVUC": "Hộ tịch"},
+                                                    {"MALINHVUC": "CHUNG_THUC", "TENLINHVUC": "Chứng thực"}]), NEW)
+    assert (read["field_code"], read["field_name"]) == ("HO_TICH", "Hộ tịch")
+    for absent in ({"LINHVUCTHUCHIEN": []}, {"LINHVUCTHUCHIEN": None}):
+        assert "field_code" not in read_procedure(national(**absent), NEW)
+    item = national()
+    del item["LINHVUCTHUCHIEN"]
+    assert not {"field_code", "field_name"} & set(read_procedure(item, NEW))
 
 
 def test_hours_become_working_days_rounded_up_and_document_codes_are_folded():

@@ -30,3 +30,15 @@ def test_submitted_example_has_the_shape_filing_publishes(db, file_dossier, fili
     with db.transaction(readonly=True) as conn:
         published = json.loads(conn.execute(sa.select(outbox.c.body)).scalar_one())["data"]
     assert shape(published) == shape(PUBLISHES["dossier.submitted.v1"].example)
+
+
+def test_a_submitted_event_without_the_procedures_field_still_validates_and_a_null_field_too():
+    # The field (lĩnh vực) came later: events already published lack it, a procedure without one sends nulls.
+    event = PUBLISHES["dossier.submitted.v1"]
+    old = json.loads(json.dumps(event.example))
+    del old["procedure"]["field_code"], old["procedure"]["field_name"]
+    assert event.schema().validate(old) == {}
+    unknown = json.loads(json.dumps(event.example))
+    unknown["procedure"].update(field_code=None, field_name=None)
+    assert event.schema().validate(unknown) == {}
+    assert event.schema().validate({**unknown, "procedure": {**unknown["procedure"], "field_code": 7}})

@@ -48,7 +48,8 @@ def test_submitted_event_payload_validates_against_the_published_schema(db, file
     data = envelope["data"]
     assert data["procedure"] == {"code": "1.001193.H56", "name": "Đăng ký khai sinh", "level": "full_online",
                                  "processing_days": 1, "fee_vnd": 0, "fee_mode": "none", "result_is_paper": True,
-                                 "documents": data["procedure"]["documents"]}
+                                 "documents": data["procedure"]["documents"],
+                                 "field_code": "HO_TICH", "field_name": "Hộ tịch"}  # for MaLinhVuc / TenLinhVuc
     # The procedure's whole document list at filing, required ones flagged.
     assert data["procedure"]["documents"][:2] == [
         {"code": "TK_KHAI_SINH", "name": "Tờ khai đăng ký khai sinh (theo mẫu)", "required": True},

@@ -36,12 +36,25 @@ def test_filters_by_agency_and_level(client):
 
 def test_procedure_detail_has_the_contract_fields(client):
     body = client.get("/v1/procedures/2.000488.H56").get_json()
-    assert set(body) == {"code", "name", "agency", "level", "processing_days", "fee_vnd", "fee_mode", "documents",
-                         "delivery_methods", "result_is_paper"}
+    assert set(body) == {"code", "name", "agency", "field", "level", "processing_days", "fee_vnd", "fee_mode",
+                         "documents", "delivery_methods", "result_is_paper"}
     assert body["agency"] == {"code": "000.00.25.H56", "name": "Công an tỉnh Phú Thọ"}
+    assert body["field"] == {"code": "LY_LICH_TU_PHAP", "name": "Lý lịch tư pháp"}
     assert body["fee_vnd"] == 200000 and body["fee_mode"] == "before" and body["level"] == "full_online"
     assert {"code": "TK_LLTP", "name": "Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp (theo mẫu)", "required": True} in body["documents"]
     assert set(body["delivery_methods"]) == {"counter", "post"}
+
+
+def test_the_listing_shows_each_procedures_field_and_null_where_it_is_not_known(client, db):
+    from intake.models import procedures
+
+    listed = client.get("/v1/procedures?per_page=100").get_json()["items"]
+    assert all(item["field"]["code"] and item["field"]["name"] for item in listed)
+    assert {i["field"]["name"] for i in listed if i["code"] == "1.001193.H56"} == {"Hộ tịch"}
+    with db.transaction() as conn:
+        conn.execute(procedures.update().where(procedures.c.code == "1.001193.H56").values(field_code=None,
+                                                                                          field_name=None))
+    assert client.get("/v1/procedures/1.001193.H56").get_json()["field"] is None
 
 
 def test_unknown_procedure_is_a_404(client):

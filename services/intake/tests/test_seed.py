@@ -4,6 +4,8 @@ import re
 
 import sqlalchemy as sa
 
+from motcua_sims import dvcqg as sim
+
 from intake.models import agencies, procedures
 from intake.seed import DATA_FILE, load_reference_data, seed
 
@@ -53,6 +55,28 @@ def test_shipped_catalogue_uses_national_code_forms_and_vietnamese_names():
     for proc in data["procedures"]:
         assert any(ch in proc["name"] for ch in "ăâđêôơưáàảãạ"), proc["name"]
         assert all(doc["name"] for doc in proc["documents"]) and any(doc["required"] for doc in proc["documents"])
+
+
+def test_seed_gives_every_procedure_its_field_as_the_national_catalogue_names_it(db):
+    # The same MALINHVUC / TENLINHVUC as the DVCQG simulator's catalogue: a seeded suite and a synced one agree.
+    national = {item["MATTHC"]: item["LINHVUCTHUCHIEN"][0] for item in
+                json.loads(sim.CATALOGUE_FILE.read_text(encoding="utf-8"))["procedures"]}
+    rows = catalogue(db)[1]
+    assert rows and all(row.field_code and row.field_name for row in rows)
+    assert {row.code: (row.field_code, row.field_name) for row in rows} == {
+        code: (field["MALINHVUC"], field["TENLINHVUC"]) for code, field in national.items()}
+    birth = next(row for row in rows if row.code == "1.001193.H56")
+    assert (birth.field_code, birth.field_name) == ("HO_TICH", "Hộ tịch")
+
+
+def test_a_seed_file_without_fields_still_loads_with_the_field_left_null(db, tmp_path):
+    data = json.load(open(DATA_FILE, encoding="utf-8"))
+    del data["procedures"][0]["field"]
+    plain = tmp_path / "procedures.json"
+    plain.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    seed(db, str(plain))
+    row = next(row for row in catalogue(db)[1] if row.code == data["procedures"][0]["code"])
+    assert (row.field_code, row.field_name) == (None, None)
 
 
 def test_seed_search_column_is_folded_to_ascii(db):

@@ -186,6 +186,9 @@ class _Procedure(EventSchema):
     level = fields.String(load_default=None, allow_none=True)
     result_is_paper = fields.Boolean(load_default=False)
     documents = fields.List(fields.Dict(), load_default=None, allow_none=True)
+    # The field (lĩnh vực) for the national record; absent from events published before intake sent it.
+    field_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    field_name = fields.String(load_default=None, allow_none=True)
 
 
 class _Agency(EventSchema):

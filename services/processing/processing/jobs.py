@@ -89,7 +89,8 @@ def national_case(case) -> dict:
                      "method": "online" if case.paid_online else "counter"})
     return {
         "code": case.code,
-        "procedure": {"code": case.procedure_code, "name": case.procedure_name},
+        "procedure": {"code": case.procedure_code, "name": case.procedure_name,
+                      "field_code": case.procedure_field_code, "field_name": case.procedure_field_name},
         "agency": {"code": case.agency_code, "name": case.agency_name or case.agency_code},
         "applicant": {"type": case.applicant_type if case.applicant_type in dvcqg.APPLICANT_TYPES else "organisation",
                       "full_name": case.applicant_name, "id_number": case.applicant_id_number,

@@ -73,6 +73,9 @@ cases = sa.Table(
     # deadline, old_due_at, supplemented_at?, provided?, note?, new_due_at?, closed_at?, outcome?}].
     sa.Column("agency_name", sa.Text),
     sa.Column("supplements", sa.Text),
+    # 0005: the procedure's field (lĩnh vực) as filed, DVCQG MaLinhVuc / TenLinhVuc; null from older events.
+    sa.Column("procedure_field_code", sa.String(40)),
+    sa.Column("procedure_field_name", sa.Text),
     sa.Index("ix_cases_agency_status_due", "agency_code", "status", "due_at"),
 )
 

@@ -343,6 +343,8 @@ def open_case(conn: Connection, dossier: dict, *, actor: str) -> int | None:
         code=dossier["code"],
         procedure_code=procedure["code"],
         procedure_name=procedure["name"],
+        procedure_field_code=procedure.get("field_code"),
+        procedure_field_name=procedure.get("field_name"),
         agency_code=dossier["agency"]["code"],
         agency_name=dossier["agency"].get("name"),
         applicant_name=applicant["full_name"],

@@ -83,12 +83,14 @@ def sync(db, settings, portal, clock):
     job.client.close()
 
 
-def submitted(code, procedure=PROCEDURE, fee=0, delivery="counter"):
+def submitted(code, procedure=PROCEDURE, fee=0, delivery="counter", field=None):
+    """The event as intake publishes it; `field` (code, name) adds the procedure's field, as intake's newer events do."""
     return {
         "code": code,
         "procedure": {"code": procedure, "name": "Cấp giấy phép xây dựng", "processing_days": 3, "fee_vnd": fee,
                       "fee_mode": "before" if fee else "none", "level": "full_online", "result_is_paper": False,
-                      "documents": [{"code": "TK", "name": "Tờ khai", "required": True}]},
+                      "documents": [{"code": "TK", "name": "Tờ khai", "required": True}],
+                      **({"field_code": field[0], "field_name": field[1]} if field else {})},
         "agency": {"code": AGENCY, "name": "UBND phường Phúc Yên"},
         "applicant": {"type": "citizen", "full_name": "Đặng Thị Ngọc Ánh", "phone": "84912345678",
                       "id_number": "001190012345"},
@@ -122,7 +124,7 @@ def code_of(n):
 def test_a_dossier_through_every_status_reaches_the_portal_with_every_step_in_order(
         db, client, headers, portal, sync):
     code = code_of(1)
-    deliver(db, "dossier.submitted.v1", submitted(code, fee=50000))
+    deliver(db, "dossier.submitted.v1", submitted(code, fee=50000, field=("HO_TICH", "Hộ tịch")))
     assert sync.run()["sent"] == 2  # 1 opened, 6 waiting for the fee paid before processing
     deliver(db, "payment.completed.v1", {"dossier_code": code, "agency_code": AGENCY, "reference": "MCK7QX2MZP4A",
                                           "amount_vnd": 50000, "paid_at": "2026-11-24T03:00:00.000Z",
@@ -172,7 +174,10 @@ def test_a_dossier_through_every_status_reaches_the_portal_with_every_step_in_or
     view = client.get(f"/v1/dossiers/{code}", headers=headers("clerk")).get_json()
     assert view["national_sync"]["state"] == "sent" and view["national_sync"]["status_code"] == 10
 
-    # The agency, the papers handed in (filing and supplement), the result and the supplement history.
+    # The procedure with its field, the agency, the papers handed in (filing and supplement), the result and the
+    # supplement history.
+    assert (record["MaTTHC"], record["TenTTHC"]) == (PROCEDURE, "Cấp giấy phép xây dựng")
+    assert (record["MaLinhVuc"], record["TenLinhVuc"]) == ("HO_TICH", "Hộ tịch")
     assert record["DonViXuLy"] == "UBND phường Phúc Yên"
     assert [(d["TepDinhKemId"], d["TenTepDinhKem"], d["MaThanhPhanHoSo"], d["DuongDanTaiTepTin"])
             for d in record["TaiLieuNop"]] == [("u1", "to-khai.pdf", "TK", ""), ("u2", "tk.pdf", "TK", "")]
@@ -354,6 +359,31 @@ def test_a_handler_name_over_the_portal_limit_is_cut_and_the_cut_recorded_on_the
     assert portal.dossier(code)["progress"][1]["NguoiXuLy"] == long_name[:50]
     listed = client.get("/v1/sync/dvcqg?state=pending", headers=headers("admin")).get_json()["items"]
     assert listed == []
+
+
+def test_an_event_from_before_the_procedures_field_still_opens_a_case_and_sends_the_field_empty(db, portal, sync):
+    code = code_of(1)
+    deliver(db, "dossier.submitted.v1", submitted(code))  # no field_code / field_name, as intake once published
+    with db.transaction(readonly=True) as conn:
+        case = queries.get_case(conn, code)
+    assert case.status == "submitted" and (case.procedure_field_code, case.procedure_field_name) == (None, None)
+    assert sync.run() == {"sent": 1, "retry": 0, "parked": 0}
+    record = portal.dossier(code)["record"]
+    assert (record["MaTTHC"], record["MaLinhVuc"], record["TenLinhVuc"]) == (PROCEDURE, "", "")
+
+
+def test_the_procedures_field_is_kept_on_the_case_as_filed(db):
+    code = code_of(1)
+    deliver(db, "dossier.submitted.v1", submitted(code, field=("XAY_DUNG", "Hoạt động xây dựng")))
+    with db.transaction(readonly=True) as conn:
+        case = queries.get_case(conn, code)
+    assert (case.procedure_field_code, case.procedure_field_name) == ("XAY_DUNG", "Hoạt động xây dựng")
+    # A code the column cannot hold is a malformed event (dead-lettered), never a failed insert retried.
+    from processing.events import CONSUMES
+    from servicekit.events import MalformedEvent
+
+    with pytest.raises(MalformedEvent):
+        CONSUMES["dossier.submitted.v1"].load(submitted(code_of(2), field=("X" * 41, "Quá dài")))
 
 
 def test_the_opening_delivered_twice_queues_one_step(db):
