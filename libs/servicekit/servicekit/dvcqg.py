@@ -19,9 +19,12 @@ import re
 import threading
 import time
 import unicodedata
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import requests
+
+from .config import ConfigError, dev_secret, env, env_float
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,55 @@ class DvcqgAlreadyExists(DvcqgError):
 def is_success(code: Any) -> bool:
     """0, "0" or "00", and nothing else: not False (which equals 0 in Python), not 0.0, not " 0"."""
     return (type(code) is int and code == 0) or (type(code) is str and code in ("0", "00"))
+
+
+# The national portal simulator's development password (simulators/motcua_sims/dvcqg.py).
+DEV_DVCQG_PASSWORD = "dev-dvcqg-password"
+
+
+@dataclass(frozen=True)
+class DvcqgSettings:
+    """How one service reaches the national portal, from `<PREFIX>_DVCQG_*`; an empty URL turns its sync off.
+
+    Each service has its own account and settings (intake reads the catalogue, processing sends dossiers), read and
+    checked the same way: an http(s) URL, a positive timeout, and the development password counted as a development
+    default only while the sync is on (off, it guards nothing, and a production start is not refused for it).
+    """
+    url: str = ""
+    auth_path: str = "/dvcqg/auth"
+    integration_path: str = "/dvcqg/integration"
+    username: str = "motcua"
+    password: str = DEV_DVCQG_PASSWORD
+    madonvi: str = ""
+    dstcode: str = ""
+    timeout_seconds: float = 10.0
+    dev_defaults: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, prefix: str, *, timeout_default: float) -> "DvcqgSettings":
+        # Each name spelled out whole (f"{prefix}_DVCQG_..."): the deployment tests find the names the code reads.
+        url = (env(f"{prefix}_DVCQG_URL", "") or "").strip().rstrip("/")
+        if url and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{prefix}_DVCQG_URL must be an http(s) URL, got {url!r}")
+        timeout = env_float(f"{prefix}_DVCQG_TIMEOUT_SECONDS", timeout_default)
+        if timeout <= 0:
+            raise ConfigError(f"{prefix}_DVCQG_TIMEOUT_SECONDS must be a positive number of seconds, got {timeout:g}")
+        password, password_is_dev = dev_secret(f"{prefix}_DVCQG_PASSWORD", DEV_DVCQG_PASSWORD)
+        return cls(
+            url=url,
+            auth_path=env(f"{prefix}_DVCQG_AUTH_PATH", "/dvcqg/auth"),
+            integration_path=env(f"{prefix}_DVCQG_INTEGRATION_PATH", "/dvcqg/integration"),
+            username=env(f"{prefix}_DVCQG_USERNAME", "motcua"),
+            password=password,
+            madonvi=env(f"{prefix}_DVCQG_MADONVI", ""),
+            dstcode=env(f"{prefix}_DVCQG_DSTCODE", ""),
+            timeout_seconds=timeout,
+            dev_defaults=(f"{prefix}_DVCQG_PASSWORD",) if url and password_is_dev else (),
+        )
+
+    def client(self) -> "DvcqgClient":
+        return DvcqgClient(self.url, self.auth_path, self.integration_path, self.username, self.password,
+                           self.madonvi, self.dstcode, self.timeout_seconds)
 
 
 class DvcqgClient:

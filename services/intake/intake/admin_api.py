@@ -129,7 +129,7 @@ def _run(row, with_report: bool = False) -> dict:
 @admin_blp.alt_response(409, description="the national portal's URL is not configured (INTAKE_DVCQG_URL)")
 def request_run(args):
     """Ask the worker for a catalogue sync run now; answers the run (the one already waiting or running, if any)."""
-    if not current_settings().dvcqg_url:
+    if not current_settings().dvcqg.url:
         raise NotConfigured("Chưa cấu hình kết nối Cổng DVCQG (INTAKE_DVCQG_URL); không thể đồng bộ danh mục.")
     with current_db().transaction() as conn:
         run, _ = catalogue_sync.request_run(conn, officer=g.officer, full=args["full"], now=utcnow())

@@ -301,19 +301,13 @@ def plan(listed: dict[str, dict], fetched: dict[str, dict | None], rows: list, m
 
 
 # ---- the run ---------------------------------------------------------------------------------------------------
-def dvcqg_client(settings: Settings) -> dvcqg.DvcqgClient:
-    return dvcqg.DvcqgClient(settings.dvcqg_url, settings.dvcqg_auth_path, settings.dvcqg_integration_path,
-                             settings.dvcqg_username, settings.dvcqg_password, settings.dvcqg_madonvi,
-                             settings.dvcqg_dstcode, settings.dvcqg_timeout_seconds)
-
-
 class CatalogueSync:
     """The worker's job: each tick runs the run an admin asked for, else a scheduled run when one is due."""
 
     def __init__(self, db: Database, settings: Settings, client: dvcqg.DvcqgClient | None = None,
                  clock: Callable[[], datetime] = utcnow):
         self.db, self.settings, self.clock = db, settings, clock
-        self.client = client or dvcqg_client(settings)
+        self.client = client or settings.dvcqg.client()
 
     def __call__(self) -> dict | None:
         return self.tick()

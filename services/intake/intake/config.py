@@ -5,10 +5,9 @@ import os
 from dataclasses import dataclass
 
 from servicekit.config import ConfigError, KitSettings, dev_secret, env, env_float, env_int, env_list
+from servicekit.dvcqg import DvcqgSettings
 
 DEV_TOKEN_SECRET = "dev-only-intake-token-secret-change-me"
-# The national portal simulator's development password (simulators/motcua_sims/dvcqg.py); warned at start.
-DEV_DVCQG_PASSWORD = "dev-dvcqg-password"
 # Shared with processing: signs the short-lived link through which intake fetches a dossier's issued result.
 DEV_FILE_LINK_SECRET = "dev-only-file-link-secret-change-me"
 
@@ -55,14 +54,7 @@ class Settings:
     # The national catalogue sync (catalogue_sync.py): off while the portal's URL is empty. A scheduled run every
     # `dvcqg_catalogue_interval_seconds` (0: only on an admin's request); the worker looks for requests every
     # `dvcqg_catalogue_poll_seconds`. A run that would withdraw more than the share of the catalogue fails.
-    dvcqg_url: str = ""
-    dvcqg_auth_path: str = "/dvcqg/auth"
-    dvcqg_integration_path: str = "/dvcqg/integration"
-    dvcqg_username: str = "motcua"
-    dvcqg_password: str = DEV_DVCQG_PASSWORD
-    dvcqg_madonvi: str = ""
-    dvcqg_dstcode: str = ""
-    dvcqg_timeout_seconds: float = 30.0
+    dvcqg: DvcqgSettings = DvcqgSettings(timeout_seconds=30.0)
     dvcqg_catalogue_interval_seconds: float = 86400.0
     dvcqg_catalogue_poll_seconds: float = 10.0
     dvcqg_catalogue_max_withdraw_share: float = 0.5
@@ -72,8 +64,7 @@ class Settings:
     def from_env(cls) -> "Settings":
         token_secret, token_is_dev = dev_secret("INTAKE_TOKEN_SECRET", DEV_TOKEN_SECRET)
         kit = KitSettings.from_env("intake")
-        dvcqg_url = (env("INTAKE_DVCQG_URL", "") or "").strip().rstrip("/")
-        dvcqg_password, dvcqg_password_is_dev = dev_secret("INTAKE_DVCQG_PASSWORD", DEV_DVCQG_PASSWORD)
+        national = DvcqgSettings.from_env("INTAKE", timeout_default=30.0)
         link_secret, link_secret_is_dev = dev_secret("MOTCUA_FILE_LINK_SECRET", DEV_FILE_LINK_SECRET)
         settings = cls(
             kit=kit,
@@ -101,20 +92,13 @@ class Settings:
             processing_timeout_seconds=env_float("INTAKE_PROCESSING_TIMEOUT_SECONDS", 10.0),
             file_link_secret=link_secret,
             cors_origins=tuple(origin.rstrip("/") for origin in env_list("INTAKE_CORS_ORIGINS", "")),
-            dvcqg_url=dvcqg_url,
-            dvcqg_auth_path=env("INTAKE_DVCQG_AUTH_PATH", "/dvcqg/auth"),
-            dvcqg_integration_path=env("INTAKE_DVCQG_INTEGRATION_PATH", "/dvcqg/integration"),
-            dvcqg_username=env("INTAKE_DVCQG_USERNAME", "motcua"),
-            dvcqg_password=dvcqg_password,
-            dvcqg_madonvi=env("INTAKE_DVCQG_MADONVI", ""),
-            dvcqg_dstcode=env("INTAKE_DVCQG_DSTCODE", ""),
-            dvcqg_timeout_seconds=env_float("INTAKE_DVCQG_TIMEOUT_SECONDS", 30.0),
+            dvcqg=national,
             dvcqg_catalogue_interval_seconds=env_float("INTAKE_DVCQG_CATALOGUE_INTERVAL_SECONDS", 86400.0),
             dvcqg_catalogue_poll_seconds=env_float("INTAKE_DVCQG_CATALOGUE_POLL_SECONDS", 10.0),
             dvcqg_catalogue_max_withdraw_share=env_float("INTAKE_DVCQG_CATALOGUE_MAX_WITHDRAW_SHARE", 0.5),
             dev_defaults=(("INTAKE_TOKEN_SECRET",) if token_is_dev else ())
             + (("MOTCUA_FILE_LINK_SECRET",) if link_secret_is_dev else ())
-            + (("INTAKE_DVCQG_PASSWORD",) if dvcqg_url and dvcqg_password_is_dev else ()),
+            + national.dev_defaults,
         )
         if settings.postal_citizen_price_vnd < 0:
             raise ConfigError("INTAKE_POSTAL_CITIZEN_PRICE_VND must be a whole, non-negative VND amount")
@@ -133,11 +117,8 @@ class Settings:
                           ("INTAKE_PROCESSING_URL", settings.processing_url)):
             if not url.startswith(("http://", "https://")):
                 raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
-        if settings.dvcqg_url and not settings.dvcqg_url.startswith(("http://", "https://")):
-            raise ConfigError(f"INTAKE_DVCQG_URL must be an http(s) URL, got {settings.dvcqg_url!r}")
-        if settings.dvcqg_timeout_seconds <= 0 or settings.dvcqg_catalogue_poll_seconds <= 0 \
-                or settings.dvcqg_catalogue_interval_seconds < 0:
-            raise ConfigError("INTAKE_DVCQG_TIMEOUT_SECONDS and INTAKE_DVCQG_CATALOGUE_POLL_SECONDS must be positive, "
+        if settings.dvcqg_catalogue_poll_seconds <= 0 or settings.dvcqg_catalogue_interval_seconds < 0:
+            raise ConfigError("INTAKE_DVCQG_CATALOGUE_POLL_SECONDS must be positive, "
                               "INTAKE_DVCQG_CATALOGUE_INTERVAL_SECONDS 0 (on request only) or more")
         if not 0 < settings.dvcqg_catalogue_max_withdraw_share <= 1:
             raise ConfigError("INTAKE_DVCQG_CATALOGUE_MAX_WITHDRAW_SHARE must be above 0 and at most 1")

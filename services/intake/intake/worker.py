@@ -14,7 +14,7 @@ from .use_cases import sweep_uploads
 def jobs(settings: Settings) -> list[PeriodicJob]:
     db, store = Database(settings.kit.database_url), FileStore(settings.uploads_dir)
     found = [PeriodicJob("sweep-uploads", settings.upload_sweep_seconds, lambda: sweep_uploads(db, store, settings))]
-    if settings.dvcqg_url:  # the catalogue sync is off until the national portal's URL is configured
+    if settings.dvcqg.url:  # the catalogue sync is off until the national portal's URL is configured
         found.append(PeriodicJob("dvcqg-catalogue", settings.dvcqg_catalogue_poll_seconds, CatalogueSync(db, settings)))
     return found
 

@@ -16,7 +16,7 @@ from servicekit.auth import issue_token
 from servicekit.tables import now as utcnow
 
 from intake import queries
-from intake.catalogue_sync import CatalogueSync, dvcqg_client
+from intake.catalogue_sync import CatalogueSync
 from intake.models import catalogue_runs, procedures
 from intake.seed import seed
 
@@ -61,12 +61,13 @@ def portal(tmp_path):
 
 @pytest.fixture
 def synced_settings(settings, portal):
-    return dataclasses.replace(settings, dvcqg_url=portal.url, dvcqg_madonvi="000.00.00.H56", dvcqg_timeout_seconds=5)
+    return dataclasses.replace(settings, dvcqg=dataclasses.replace(settings.dvcqg, url=portal.url,
+                                                                   madonvi="000.00.00.H56", timeout_seconds=5))
 
 
 @pytest.fixture
 def sync(db, synced_settings):
-    job = CatalogueSync(db, synced_settings, client=dvcqg_client(synced_settings))
+    job = CatalogueSync(db, synced_settings, client=synced_settings.dvcqg.client())
     yield job
     job.client.close()
 
@@ -325,7 +326,7 @@ def test_a_run_left_running_by_a_dead_worker_is_failed_and_the_next_one_goes_ahe
         dead = queries.insert_catalogue_run(conn, trigger="schedule", state="running", requested_at=long_ago,
                                             started_at=long_ago)
     hourly = dataclasses.replace(synced_settings, dvcqg_catalogue_interval_seconds=3600)
-    assert CatalogueSync(db, hourly, client=dvcqg_client(hourly)).tick()["state"] == "ok"  # due: started 2 h ago
+    assert CatalogueSync(db, hourly, client=hourly.dvcqg.client()).tick()["state"] == "ok"  # due: started 2 h ago
     with db.transaction(readonly=True) as conn:
         assert queries.get_catalogue_run(conn, dead).state == "failed"
 
@@ -340,14 +341,14 @@ def test_the_schedule_runs_when_due_and_not_again_before_its_interval(db, synced
 
     clock = Clock()
     job = CatalogueSync(db, dataclasses.replace(synced_settings, dvcqg_catalogue_interval_seconds=3600),
-                        client=dvcqg_client(synced_settings), clock=clock)
+                        client=synced_settings.dvcqg.client(), clock=clock)
     assert job.tick()["state"] == "ok"
     clock.now += timedelta(minutes=59)
     assert job.tick() is None
     clock.now += timedelta(minutes=2)
     assert job.tick()["state"] == "ok"
     off = CatalogueSync(db, dataclasses.replace(synced_settings, dvcqg_catalogue_interval_seconds=0),
-                        client=dvcqg_client(synced_settings), clock=clock)
+                        client=synced_settings.dvcqg.client(), clock=clock)
     clock.now += timedelta(days=3)
     assert off.tick() is None  # 0: only on an admin's request
     with db.transaction(readonly=True) as conn:

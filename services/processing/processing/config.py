@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from servicekit.config import ConfigError, KitSettings, dev_secret, env, env_int
+from servicekit.dvcqg import DvcqgSettings
 
 from .calendar import DEFAULT_HOURS, parse_hours
 
@@ -33,8 +34,6 @@ def _targets(raw: str | None) -> dict:
     return targets
 
 
-# The national portal simulator's development password (simulators/motcua_sims/dvcqg.py); warned at start.
-DEV_DVCQG_PASSWORD = "dev-dvcqg-password"
 # Shared with intake: signs the short-lived links through which intake fetches an issued result for the citizen.
 DEV_FILE_LINK_SECRET = "dev-only-file-link-secret-change-me"
 
@@ -60,14 +59,7 @@ class Settings:
     indicators_refresh_seconds: int = 300
     targets: dict = field(default_factory=lambda: DEFAULT_TARGETS)
     # The national public service portal (DVCQG) sync; an empty URL turns it off.
-    dvcqg_url: str = ""
-    dvcqg_auth_path: str = "/dvcqg/auth"
-    dvcqg_integration_path: str = "/dvcqg/integration"
-    dvcqg_username: str = "motcua"
-    dvcqg_password: str = DEV_DVCQG_PASSWORD
-    dvcqg_madonvi: str = ""
-    dvcqg_dstcode: str = ""
-    dvcqg_timeout_seconds: float = 10.0
+    dvcqg: DvcqgSettings = DvcqgSettings()
     dvcqg_sync_seconds: float = 2.0
     dvcqg_max_backoff_seconds: float = 300.0
     file_link_secret: str = DEV_FILE_LINK_SECRET
@@ -81,7 +73,7 @@ class Settings:
             parse_hours(hours)
         except ValueError as exc:
             raise ConfigError(f"PROCESSING_WORKING_HOURS {hours!r}: {exc} (e.g. 07:00-11:30,13:30-17:00)") from None
-        password = env("PROCESSING_DVCQG_PASSWORD", DEV_DVCQG_PASSWORD)
+        national = DvcqgSettings.from_env("PROCESSING", timeout_default=10.0)
         link_secret, link_secret_is_dev = dev_secret("MOTCUA_FILE_LINK_SECRET", DEV_FILE_LINK_SECRET)
         if len(link_secret) < 16:
             raise ConfigError("MOTCUA_FILE_LINK_SECRET must be at least 16 characters")
@@ -93,19 +85,11 @@ class Settings:
             deadline_watch_seconds=env_int("PROCESSING_DEADLINE_WATCH_SECONDS", 60),
             indicators_refresh_seconds=env_int("PROCESSING_766_REFRESH_SECONDS", 300),
             targets=_targets(env("PROCESSING_766_TARGETS")),
-            dvcqg_url=env("PROCESSING_DVCQG_URL", "").strip(),
-            dvcqg_auth_path=env("PROCESSING_DVCQG_AUTH_PATH", "/dvcqg/auth"),
-            dvcqg_integration_path=env("PROCESSING_DVCQG_INTEGRATION_PATH", "/dvcqg/integration"),
-            dvcqg_username=env("PROCESSING_DVCQG_USERNAME", "motcua"),
-            dvcqg_password=password,
-            dvcqg_madonvi=env("PROCESSING_DVCQG_MADONVI", ""),
-            dvcqg_dstcode=env("PROCESSING_DVCQG_DSTCODE", ""),
-            dvcqg_timeout_seconds=_positive("PROCESSING_DVCQG_TIMEOUT_SECONDS", 10),
+            dvcqg=national,
             dvcqg_sync_seconds=_positive("PROCESSING_DVCQG_SYNC_SECONDS", 2),
             dvcqg_max_backoff_seconds=_positive("PROCESSING_DVCQG_MAX_BACKOFF_SECONDS", 300),
             file_link_secret=link_secret,
-            dev_defaults=(("PROCESSING_DVCQG_PASSWORD",) if password == DEV_DVCQG_PASSWORD else ())
-            + (("MOTCUA_FILE_LINK_SECRET",) if link_secret_is_dev else ()),
+            dev_defaults=national.dev_defaults + (("MOTCUA_FILE_LINK_SECRET",) if link_secret_is_dev else ()),
         )
 
     def targets_for(self, agency: str) -> dict:

@@ -130,12 +130,6 @@ def national_step(step) -> dict:
             "due_at": step.due_at}
 
 
-def dvcqg_client(settings: Settings) -> dvcqg.DvcqgClient:
-    return dvcqg.DvcqgClient(settings.dvcqg_url, settings.dvcqg_auth_path, settings.dvcqg_integration_path,
-                             settings.dvcqg_username, settings.dvcqg_password, settings.dvcqg_madonvi,
-                             settings.dvcqg_dstcode, settings.dvcqg_timeout_seconds)
-
-
 class DvcqgSync:
     """The worker's sync job: the oldest unsent step of each due dossier, then that dossier's next ones.
 
@@ -149,8 +143,8 @@ class DvcqgSync:
     def __init__(self, db: Database, settings: Settings, client: dvcqg.DvcqgClient | None = None,
                  clock: Callable[[], datetime] = utcnow):
         self.db, self.settings, self.clock = db, settings, clock
-        self.client = client or dvcqg_client(settings)
-        self.lease = timedelta(seconds=3 * settings.dvcqg_timeout_seconds + 30)
+        self.client = client or settings.dvcqg.client()
+        self.lease = timedelta(seconds=3 * settings.dvcqg.timeout_seconds + 30)
         self._seen_id: int | None = None
 
     def backoff(self, attempts: int) -> timedelta:

@@ -15,7 +15,7 @@ def main() -> None:
     indicators = PeriodicJob("indicators-766", settings.indicators_refresh_seconds,
                              lambda: refresh_indicators(db, settings))
     jobs = [watch, indicators]
-    if settings.dvcqg_url:  # steps queue either way; they are sent once the portal's URL is configured
+    if settings.dvcqg.url:  # steps queue either way; they are sent once the portal's URL is configured
         jobs.append(PeriodicJob("dvcqg-sync", settings.dvcqg_sync_seconds, DvcqgSync(db, settings)))
     run_worker(settings, outbox=outbox, inbox=inbox, subscription=SUBSCRIPTION, jobs=jobs)
 

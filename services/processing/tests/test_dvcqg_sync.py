@@ -16,7 +16,7 @@ from servicekit.testing import deliver_event
 from processing import queries, use_cases
 from processing.dvcqg import national_date
 from processing.handlers import SUBSCRIPTION
-from processing.jobs import DvcqgSync, dvcqg_client
+from processing.jobs import DvcqgSync
 from processing.metrics import DVCQG_SYNC_OLDEST_PENDING, DVCQG_SYNC_PARKED
 from processing.models import cases, dvcqg_sync, inbox, outbox
 
@@ -76,9 +76,10 @@ def clock():
 
 @pytest.fixture
 def sync(db, settings, portal, clock):
-    synced = dataclasses.replace(settings, dvcqg_url=portal.url, dvcqg_madonvi=AGENCY, dvcqg_timeout_seconds=5,
+    synced = dataclasses.replace(settings, dvcqg=dataclasses.replace(settings.dvcqg, url=portal.url, madonvi=AGENCY,
+                                                                     timeout_seconds=5),
                                  dvcqg_sync_seconds=2, dvcqg_max_backoff_seconds=30)
-    job = DvcqgSync(db, synced, client=dvcqg_client(synced), clock=clock)
+    job = DvcqgSync(db, synced, client=synced.dvcqg.client(), clock=clock)
     yield job
     job.client.close()
 
@@ -410,16 +411,22 @@ def test_the_sync_settings_default_to_off_warn_about_the_dev_password_and_refuse
 
     for name in ("PROCESSING_DVCQG_URL", "PROCESSING_DVCQG_PASSWORD", "PROCESSING_DVCQG_SYNC_SECONDS"):
         monkeypatch.delenv(name, raising=False)
-    settings = Settings.from_env()
-    assert settings.dvcqg_url == "" and settings.dvcqg_auth_path == "/dvcqg/auth"
-    assert settings.dvcqg_integration_path == "/dvcqg/integration" and settings.dvcqg_username == "motcua"
-    assert settings.dvcqg_sync_seconds == 2 and settings.dvcqg_max_backoff_seconds == 300
-    assert settings.dvcqg_timeout_seconds == 10 and "PROCESSING_DVCQG_PASSWORD" in settings.dev_defaults
-    monkeypatch.setenv("PROCESSING_DVCQG_PASSWORD", "a-real-secret")
     monkeypatch.setenv("MOTCUA_FILE_LINK_SECRET", "a-real-file-link-secret")
-    monkeypatch.setenv("PROCESSING_DVCQG_URL", "https://lgsp.example.gov.vn")
     settings = Settings.from_env()
-    assert settings.dev_defaults == () and settings.dvcqg_url == "https://lgsp.example.gov.vn"
+    assert settings.dvcqg.url == "" and settings.dvcqg.auth_path == "/dvcqg/auth"
+    assert settings.dvcqg.integration_path == "/dvcqg/integration" and settings.dvcqg.username == "motcua"
+    assert settings.dvcqg_sync_seconds == 2 and settings.dvcqg_max_backoff_seconds == 300
+    # The sync off: its development password guards nothing, so a production start is not refused for it.
+    assert settings.dvcqg.timeout_seconds == 10 and settings.dev_defaults == ()
+    monkeypatch.setenv("PROCESSING_DVCQG_URL", "https://lgsp.example.gov.vn/")
+    assert Settings.from_env().dev_defaults == ("PROCESSING_DVCQG_PASSWORD",)
+    monkeypatch.setenv("PROCESSING_DVCQG_PASSWORD", "a-real-secret")
+    settings = Settings.from_env()
+    assert settings.dev_defaults == () and settings.dvcqg.url == "https://lgsp.example.gov.vn"
+    monkeypatch.setenv("PROCESSING_DVCQG_URL", "lgsp.example.gov.vn")  # no scheme: every call would fail, parked
+    with pytest.raises(ConfigError, match="PROCESSING_DVCQG_URL"):
+        Settings.from_env()
+    monkeypatch.setenv("PROCESSING_DVCQG_URL", "https://lgsp.example.gov.vn")
     monkeypatch.setenv("PROCESSING_DVCQG_SYNC_SECONDS", "0")
     with pytest.raises(ConfigError, match="PROCESSING_DVCQG_SYNC_SECONDS"):
         Settings.from_env()
