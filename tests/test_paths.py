@@ -12,6 +12,7 @@ Time-driven paths use short settings, not a clock override: a payment order live
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 from contextlib import ExitStack
@@ -90,8 +91,8 @@ def email_for(n: str) -> str:
 def notices(case: dict, channel: str) -> list[str]:
     """The kinds of notice the audit trail says were sent on a channel, in order."""
     label = {"sms": "SMS", "email": "email"}[channel]
-    prefix = f"Đã gửi thông báo {label} cho người nộp ("
-    return [a["note"][len(prefix):-1] for a in case["audit"] if a["action"] == "notified" and a["note"].startswith(prefix)]
+    note = re.compile(rf"^Đã gửi thông báo {label} cho người nộp(?:: [^()]+)? \(([a-z_.]+)\)$")
+    return [m.group(1) for a in case["audit"] if a["action"] == "notified" and (m := note.match(a["note"]))]
 
 
 def settle_and_check(citizen, officers, *, status: str, national: list[str], notices_sms: set[str],

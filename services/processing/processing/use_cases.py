@@ -495,16 +495,41 @@ def shipment_failed(conn: Connection, shipment: dict, *, actor: str) -> None:
 
 
 CHANNEL_NAMES = {"sms": "SMS", "zalo": "Zalo", "email": "email"}
+# What each of notify's messages tells the citizen, for the officer's audit trail (the kind stays, in brackets, to
+# find the message at notify). A kind notify adds later shows by its key alone until it gets a label here.
+NOTICE_LABELS = {
+    "dossier.submitted": "hồ sơ đã nộp",
+    "payment.requested": "yêu cầu nộp phí, lệ phí",
+    "payment.completed": "đã nhận thanh toán",
+    "payment.expired": "quá hạn thanh toán",
+    "payment.refunded": "đã hoàn phí, lệ phí",
+    "dossier.received": "hồ sơ được tiếp nhận, ngày hẹn trả",
+    "dossier.refused": "từ chối tiếp nhận hồ sơ",
+    "dossier.stopped": "dừng giải quyết hồ sơ",
+    "dossier.rejected": "từ chối giải quyết hồ sơ",
+    "dossier.supplement_requested": "yêu cầu bổ sung hồ sơ",
+    "dossier.assigned": "hồ sơ đang được xử lý",
+    "dossier.withdrawn": "hồ sơ đã rút",
+    "dossier.result_ready": "đã có kết quả",
+    "dossier.returned": "đã trả kết quả",
+    "dossier.apology_issued": "thư xin lỗi và ngày hẹn trả mới",
+    "dossier.overdue": "hồ sơ quá hạn",
+    "shipment.dispatched": "kết quả đã gửi qua bưu chính",
+    "shipment.delivered": "bưu chính đã phát kết quả",
+    "shipment.failed": "bưu chính không phát được kết quả",
+}
 
 
 def record_notification(conn: Connection, notice: dict, *, delivered: bool, actor: str) -> None:
     """The officer's audit trail shows what the citizen was told, and when telling them failed."""
     case = _case_for_event(conn, notice["dossier_code"])
     channel = CHANNEL_NAMES.get(notice["channel"], notice["channel"])
+    kind = notice["kind"]
+    what = f": {NOTICE_LABELS[kind]} ({kind})" if kind in NOTICE_LABELS else f" ({kind})"
     if delivered:
-        note = f"Đã gửi thông báo {channel} cho người nộp ({notice['kind']})"
+        note = f"Đã gửi thông báo {channel} cho người nộp{what}"
     else:
-        note = f"Gửi thông báo {channel} thất bại ({notice['kind']}): {notice['reason']}"
+        note = f"Gửi thông báo {channel} thất bại{what}: {notice['reason']}"
     audit_only(conn, case, action="notified" if delivered else "notify_failed", actor=actor, note=note)
 
 

@@ -54,6 +54,21 @@ def test_sms_sent_to_the_citizen_appears_in_the_audit_trail_once(db, dossier_sub
     assert audit_actions(db) == ["open", "notified"]
 
 
+def test_the_audit_trail_says_in_vietnamese_what_the_citizen_was_told_keeping_the_kind_for_reference(
+        db, dossier_submitted):
+    deliver_event(db, inbox, SUBSCRIPTION, "processing", "dossier.submitted.v1", dossier_submitted())
+    deliver_event(db, inbox, SUBSCRIPTION, "processing", "notification.sent.v1", notice(kind="dossier.returned"),
+                  event_id="n-1")
+    deliver_event(db, inbox, SUBSCRIPTION, "processing", "notification.sent.v1",
+                  notice(kind="dossier.something_new", message_id="6f0c6f3e-2b7a-4d43-9a51-0d3c1f6b2a12"),
+                  event_id="n-2")
+    with db.transaction(readonly=True) as conn:
+        notes = conn.execute(sa.select(audit_entries.c.note).where(audit_entries.c.action == "notified")
+                             .order_by(audit_entries.c.id)).scalars().all()
+    assert notes == ["Đã gửi thông báo SMS cho người nộp: đã trả kết quả (dossier.returned)",
+                     "Đã gửi thông báo SMS cho người nộp (dossier.something_new)"]  # a kind without a label yet
+
+
 def test_failed_notification_is_audited_with_its_reason(db, dossier_submitted):
     deliver_event(db, inbox, SUBSCRIPTION, "processing", "dossier.submitted.v1", dossier_submitted())
     deliver_event(db, inbox, SUBSCRIPTION, "processing", "notification.failed.v1",
