@@ -29,7 +29,9 @@ Never dropped because a queue was missing at a moment (docs/operations-queues.md
   (not rows an operator discarded), then declares it. The rows go out again in order, before newer
   ones; consumers' inboxes absorb the copies they already had (the inbox keeps rows longer than the
   window: config.py refuses otherwise). Dead letters the broker held are not in any outbox: the
-  alert on `motcua_outbox_republished_total` tells the operator to check them.
+  alert on `motcua_outbox_republished_total` tells the operator to check them. An attempt that
+  finds rows of an earlier replay still pending keeps that window, and a database error while
+  replaying is retried with the reconnect backoff.
 
 Timeouts: the database work runs on pika's I/O loop, so each call is bounded under the heartbeat
 (db.py: SQLite lock wait 10 s, PostgreSQL statements 10 s, pool 10 s; heartbeat 30 s). The lease
@@ -126,6 +128,9 @@ def record_message(
     return event_id
 
 
+REPUBLISHED = "published again: the broker came back without its data"
+
+
 @functools.lru_cache(maxsize=None)
 def _insert_statement(table: sa.Table):
     return table.insert()
@@ -192,6 +197,12 @@ class OutboxRelay:
                 self._await_topology()
             except AMQPError as exc:
                 log.warning("relay cannot reach the broker", extra={"event": "relay.connect_failed", "error": repr(exc)})
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.settings.reconnect_max_seconds)
+                continue
+            except sa.exc.SQLAlchemyError as exc:  # the replay after a data loss waits for the database
+                log.error("relay cannot read the outbox to publish again what the broker lost",
+                          extra={"event": "relay.db_error", "error": str(exc)})
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.settings.reconnect_max_seconds)
                 continue
@@ -267,6 +278,14 @@ class OutboxRelay:
         outbox = self.outbox
         with self.db.transaction() as conn:
             _bound_statements(conn)
+            pending_replay = conn.execute(
+                sa.select(outbox.c.id).where(outbox.c.sent_at.is_(None)).where(outbox.c.last_error == REPUBLISHED)
+                .limit(1)
+            ).first()
+            if pending_replay is not None:
+                # An earlier attempt marked the rows and could not declare the marker: its window stands. Counted
+                # again from the latest send left, the window would reach further back at every attempt.
+                return 0
             latest = conn.execute(sa.select(sa.func.max(outbox.c.sent_at))).scalar()
             if latest is None:
                 return 0  # nothing ever sent: a first start
@@ -275,8 +294,7 @@ class OutboxRelay:
                 outbox.update()
                 .where(outbox.c.sent_at >= cutoff)
                 .where(outbox.c.last_error.is_(None))  # sent by a relay; not discarded by an operator
-                .values(sent_at=None, claimed_by=None, claimed_until=None,
-                        last_error="published again: the broker came back without its data")
+                .values(sent_at=None, claimed_by=None, claimed_until=None, last_error=REPUBLISHED)
             ).rowcount
         OUTBOX_REPUBLISHED.labels(self.service).inc(count)
         log.warning(

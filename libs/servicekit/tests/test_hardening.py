@@ -456,6 +456,32 @@ def test_a_relay_reconnecting_to_a_broker_that_kept_its_data_publishes_nothing_a
     assert sample("motcua_outbox_republished_total", service="kittest") == republished
 
 
+def test_a_replay_not_yet_published_is_not_widened_by_a_second_one(db, amqp_url, db_url):
+    # The marker could not be declared after the rows were marked (the probe connection dropped): the next attempt
+    # finds the marker missing again. Counting its window from the latest send left, it would reach further back.
+    relay = OutboxRelay(make_settings(amqp_url, db_url, relay_replay_seconds=600), db, outbox, bind_doorbell=False)
+    record_things(db, ["an-hour-ago", "just-now"])
+    with db.transaction() as conn:
+        conn.execute(outbox.update().where(outbox.c.id == 1).values(sent_at=now() - timedelta(hours=1)))
+        conn.execute(outbox.update().where(outbox.c.id == 2).values(sent_at=now()))
+    assert relay._republish_recent() == 1
+    assert relay._republish_recent() == 0
+    assert count(db, outbox, outbox.c.sent_at.is_(None)) == 1
+
+
+def test_a_database_error_while_replaying_is_retried_not_the_end_of_the_relay(db, amqp_url, db_url, relay_factory):
+    calls = []
+
+    def replay_once_the_database_answers():
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+        return 0
+
+    relay_factory(attrs={"_republish_recent": replay_once_the_database_answers})  # waits until it is connected
+    assert len(calls) == 2
+
+
 def test_a_replay_window_longer_than_the_inbox_keeps_its_rows_is_a_config_error(monkeypatch):
     monkeypatch.setenv("MOTCUA_INBOX_RETENTION_HOURS", "1")
     monkeypatch.setenv("MOTCUA_RELAY_REPLAY_SECONDS", "7200")
