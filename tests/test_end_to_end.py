@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from servicekit.testing import throwaway_vhost, wait_until
+from servicekit.testing import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -14,14 +14,8 @@ pytestmark = pytest.mark.slow
 PORT_OFFSET = 300
 
 
-@pytest.fixture
-def vhost_url():
-    with throwaway_vhost() as url:
-        yield url
-
-
-def test_a_filed_dossier_reaches_every_service_within_ten_seconds_and_sends_one_ascii_sms(vhost_url, start_suite, support):
-    suite = start_suite({"MOTCUA_AMQP_URL": vhost_url}, PORT_OFFSET)
+def test_a_filed_dossier_reaches_every_service_within_ten_seconds_and_sends_one_ascii_sms(amqp_url, start_suite, support):
+    suite = start_suite({"MOTCUA_AMQP_URL": amqp_url}, PORT_OFFSET)
     filer = support.Filer(suite)
     phone = support.phone_for(1)
     key = str(uuid.uuid4())
@@ -70,9 +64,9 @@ def test_a_filed_dossier_reaches_every_service_within_ten_seconds_and_sends_one_
     assert support.consumed(suite, "processing", "ok", "dossier.submitted.v1") >= 1
 
 
-def test_the_portal_serves_the_real_catalogue_and_tracks_a_real_dossier(vhost_url, start_suite, support):
+def test_the_portal_serves_the_real_catalogue_and_tracks_a_real_dossier(amqp_url, start_suite, support):
     """The portal against the real intake: the procedure page, then the dossier found by its code and ID number."""
-    suite = start_suite({"MOTCUA_AMQP_URL": vhost_url}, PORT_OFFSET + 5, frontends=("portal",))
+    suite = start_suite({"MOTCUA_AMQP_URL": amqp_url}, PORT_OFFSET + 5, frontends=("portal",))
     filer = support.Filer(suite)
     page = support.session().get(suite.url("portal", f"/thu-tuc/{support.PROCEDURE}"), timeout=10)
     assert page.status_code == 200 and filer.procedure["name"] in page.text

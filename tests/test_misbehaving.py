@@ -32,6 +32,7 @@ from servicekit.testing import throwaway_vhost
 pytestmark = pytest.mark.slow
 
 J = sys.modules["motcua_tests_support_journeys"]  # tests/support/journeys.py, loaded by tests/conftest.py
+helpers = sys.modules["motcua_tests_support_motcua"]  # tests/support/motcua.py (case codes, metrics), the same way
 
 # Services 8601-8605, simulators 8701-8704 would meet bench's (+700); +580 keeps clear: 8581-8585 / 8681-8684.
 PORT_OFFSET = 580
@@ -275,7 +276,6 @@ class Stream:
 
 
 def test_intake_database_locked_30_s_under_load_filings_503_or_accepted_never_lost_and_flowing_again(suite, figures):
-    officers = J.Officers(suite, AGENCY)
     stream = Stream(suite, f"lock-{uuid.uuid4().hex[:6]}", count=250)
     total = len(stream.todo)
     with stream:
@@ -298,9 +298,9 @@ def test_intake_database_locked_30_s_under_load_filings_503_or_accepted_never_lo
     assert not bad, bad
     assert during.get(503, 0) > 0, f"no filing met the lock: {during}"
     cases_at = time.monotonic()
-    J.wait_for("a case for every accepted filing", lambda: codes <= set(J_case_codes(suite, officers)), timeout=60,
+    J.wait_for("a case for every accepted filing", lambda: codes <= set(helpers.case_codes(suite)), timeout=60,
                interval=0.5)
-    cases = Counter(J_case_codes(suite, officers))
+    cases = Counter(helpers.case_codes(suite))
     assert all(cases[c] == 1 for c in codes)
     figures("DB-LOCK-FIGURES", {"lock_seconds": LOCK_S, "filings_accepted": len(codes), "answers": {str(k): v for k, v in
                                 stream.answers.items()}, "answers_until_release": {str(k): v for k, v in during.items()},
@@ -309,24 +309,11 @@ def test_intake_database_locked_30_s_under_load_filings_503_or_accepted_never_lo
                                 "seconds_until_every_case": round(time.monotonic() - cases_at, 2)})
 
 
-def J_case_codes(suite, officers) -> list[str]:
-    codes, page = [], 1
-    while True:
-        r = officers.get("processing", "/v1/dossiers", params={"page": page, "per_page": 100})
-        r.raise_for_status()
-        items = r.json()["items"]
-        codes += [i["code"] for i in items]
-        if len(items) < 100:
-            return codes
-        page += 1
-
-
 def test_intake_relay_stuck_between_publishing_and_marking_sent_then_killed_under_load_duplicates_absorbed(
         suite, figures):
-    officers = J.Officers(suite, AGENCY)
     outbox = importlib.import_module("intake.models").outbox.name
     db = sqlite3.connect(suite.database_path("intake"), timeout=10, isolation_level=None)
-    duplicates_before = sum(J_metric(suite, s, "motcua_events_consumed_total", outcome="duplicate")
+    duplicates_before = sum(helpers.metric_sum(suite, s, "motcua_events_consumed_total", outcome="duplicate")
                             for s in ("processing", "payment", "postal", "notify"))
     try:
         # Publishing works, marking the rows sent does not: every event goes out and stays pending.
@@ -344,7 +331,7 @@ def test_intake_relay_stuck_between_publishing_and_marking_sent_then_killed_unde
     finally:
         db.close()
     codes = set(stream.accepted.values())
-    J.wait_for("a case for every filing", lambda: codes <= set(J_case_codes(suite, officers)), timeout=90, interval=0.5)
+    J.wait_for("a case for every filing", lambda: codes <= set(helpers.case_codes(suite)), timeout=90, interval=0.5)
     recovered = time.monotonic() - killed_at
     db = sqlite3.connect(suite.database_path("intake"), timeout=10)
     try:
@@ -353,7 +340,7 @@ def test_intake_relay_stuck_between_publishing_and_marking_sent_then_killed_unde
     finally:
         db.close()
     time.sleep(1.5)
-    cases = Counter(J_case_codes(suite, officers))
+    cases = Counter(helpers.case_codes(suite))
     assert all(cases[c] == 1 for c in codes)
     per_code = Counter()
     for m in gateway_messages(suite):
@@ -361,18 +348,9 @@ def test_intake_relay_stuck_between_publishing_and_marking_sent_then_killed_unde
             if c in (m.get("text") or ""):
                 per_code[c] += 1
     assert all(per_code[c] == 1 for c in codes), {c: per_code[c] for c in codes if per_code[c] != 1}
-    duplicates = sum(J_metric(suite, s, "motcua_events_consumed_total", outcome="duplicate")
+    duplicates = sum(helpers.metric_sum(suite, s, "motcua_events_consumed_total", outcome="duplicate")
                      for s in ("processing", "payment", "postal", "notify")) - duplicates_before
     assert duplicates > 0, "no event was published twice: the fault did not bite"
     figures("RELAY-FIGURES", {"filings_accepted": len(codes), "events_stuck_unmarked_at_kill": stuck,
                               "duplicates_absorbed": int(duplicates), "cases": sum(cases[c] for c in codes),
                               "sms": sum(per_code.values()), "seconds_to_recover": round(recovered, 2)})
-
-
-def J_metric(suite, service, name, **labels) -> float:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    r = J.HTTP.get(suite.url(service, "/metrics"), timeout=10)
-    r.raise_for_status()
-    return sum(s.value for f in text_string_to_metric_families(r.text) for s in f.samples
-               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))

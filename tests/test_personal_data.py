@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from servicekit.testing import throwaway_vhost, wait_until
+from servicekit.testing import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -27,12 +27,6 @@ ID_NUMBER = "079203004567"
 EMAIL_LOCAL = "tran.thi.kiemthu"
 EMAIL = f"{EMAIL_LOCAL}@example.vn"
 SIMULATORS = ("bank", "postal-operator", "sms-gateway", "dvcqg")
-
-
-@pytest.fixture
-def vhost_url():
-    with throwaway_vhost() as url:
-        yield url
 
 
 class RefusingSmtp(socketserver.StreamRequestHandler):
@@ -85,10 +79,10 @@ def leaks(text: str, phone84: str) -> list[str]:
     return found
 
 
-def test_no_log_line_of_any_process_carries_a_full_id_number_phone_or_email(vhost_url, refusing_smtp, start_suite,
+def test_no_log_line_of_any_process_carries_a_full_id_number_phone_or_email(amqp_url, refusing_smtp, start_suite,
                                                                              support, figures):
     # The e-mail is refused by the mail server, which quotes the address back: notify logs the failure.
-    suite = start_suite({"MOTCUA_AMQP_URL": vhost_url, "MOTCUA_SMTP_URL": refusing_smtp}, PORT_OFFSET)
+    suite = start_suite({"MOTCUA_AMQP_URL": amqp_url, "MOTCUA_SMTP_URL": refusing_smtp}, PORT_OFFSET)
     filer = support.Filer(suite)
     phone84 = support.phone_for(int(time.time()) % 1_000_000 + 4_000_000)
     nsn = phone84[2:]

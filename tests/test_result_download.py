@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from servicekit.testing import throwaway_vhost, wait_until
+from servicekit.testing import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -17,14 +17,8 @@ PORT_OFFSET = 250
 RESULT = b"%PDF-1.4\n% ket qua giai quyet ho so - kiem thu tai ve\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.fixture
-def vhost_url():
-    with throwaway_vhost() as url:
-        yield url
-
-
-def test_a_citizen_downloads_the_exact_result_the_specialist_issued(vhost_url, start_suite, support):
-    suite = start_suite({"MOTCUA_AMQP_URL": vhost_url}, PORT_OFFSET)
+def test_a_citizen_downloads_the_exact_result_the_specialist_issued(amqp_url, start_suite, support):
+    suite = start_suite({"MOTCUA_AMQP_URL": amqp_url}, PORT_OFFSET)
     filed = support.Filer(suite).file(support.phone_for(7), str(uuid.uuid4()))
     assert filed.status_code == 201, filed.text
     code, citizen = filed.json()["code"], {"Authorization": f"Bearer {filed.json()['access_token']}"}
